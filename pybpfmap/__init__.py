@@ -1,0 +1,24 @@
+"""pybpfmap: eBPF maps that feel like Python.
+
+    import pybpfmap as bm
+    counts = bm.HashMap.create(key="__u32", value="__u64", max_entries=1024)
+    counts[1] = 10
+    dict(counts.items())
+"""
+from ._version import __version__
+from ._ffi import libbpf_version
+from . import btf
+from .enums import MapFlags, MapType, UpdateFlags
+from .errors import (BpfError, BpfPermissionError, KeyExistsError, LoadError,
+                     MapFullError)
+from .maps import (ArrayMap, HashMap, LruHashMap, LruPerCpuHashMap, Map, MapInfo,
+                   PerCpuArrayMap, PerCpuHashMap, maps, possible_cpus)
+
+__all__ = [
+    "__version__", "libbpf_version", "btf",
+    "MapType", "MapFlags", "UpdateFlags",
+    "BpfError", "BpfPermissionError", "KeyExistsError", "LoadError", "MapFullError",
+    "Map", "MapInfo", "maps", "possible_cpus",
+    "HashMap", "LruHashMap", "PerCpuHashMap", "LruPerCpuHashMap",
+    "ArrayMap", "PerCpuArrayMap",
+]

@@ -1,0 +1,8 @@
+"""The map classes, one module per family."""
+from .base import Map, MapInfo, maps, possible_cpus
+from .hash import HashMap, LruHashMap
+from .array import ArrayMap
+from .percpu import PerCpuHashMap, LruPerCpuHashMap, PerCpuArrayMap
+
+__all__ = ["Map", "MapInfo", "maps", "possible_cpus", "HashMap", "LruHashMap",
+           "ArrayMap", "PerCpuHashMap", "LruPerCpuHashMap", "PerCpuArrayMap"]

@@ -1,0 +1,204 @@
+"""Hash maps: HASH and LRU_HASH, behaving like a ``MutableMapping``."""
+import collections.abc
+import errno
+
+from .._ffi import ffi, lib
+from ..enums import MapFlags, MapType, UpdateFlags
+from ..errors import KeyExistsError
+from .base import Map
+
+__all__ = ["HashMap", "LruHashMap"]
+
+
+class _KeysView(collections.abc.KeysView):
+    def __iter__(self):
+        return self._mapping._iter_keys()
+
+
+class _ItemsView(collections.abc.ItemsView):
+    def __iter__(self):
+        return self._mapping._iter_items()
+
+
+class _ValuesView(collections.abc.ValuesView):
+    def __iter__(self):
+        return self._mapping._iter_values()
+
+
+class _PerType:
+    """``create`` without a map type, for classes that stand for one type."""
+
+    @classmethod
+    def create(cls, key=None, value=None, max_entries=None, name=None, flags=MapFlags(0),
+               numa_node=None, inner_map=None, map_extra=0):
+        """Create a map of this class's type; see :meth:`Map.create`."""
+        if key is None:
+            key = cls._default_key
+        if value is None:
+            raise TypeError(f"{cls.__name__}.create() needs a value type")
+        return Map.create(cls._default_type, key, value, max_entries, name=name, flags=flags,
+                          numa_node=numa_node, inner_map=inner_map, map_extra=map_extra)
+
+    _default_key = None
+
+
+class HashMap(_PerType, Map, collections.abc.MutableMapping):
+    """A hash map (HASH, LRU_HASH): a ``MutableMapping`` living in the kernel.
+
+    ``m[k]``, ``m[k] = v``, ``del m[k]``, ``in``, ``len``, iteration and the
+    dict methods work as for ``dict``; ``insert``/``replace``/``set`` expose
+    the kernel's NOEXIST/EXIST/ANY updates.  ``items()``, ``keys()``,
+    ``values()``, ``update()``, ``clear()`` and ``pop_all()`` use the batch
+    operations (Linux 5.6+) and fall back to one syscall per key.
+    """
+
+    _map_types = (MapType.HASH,)
+    _default_type = MapType.HASH
+    _batch_ok = True
+    __hash__ = None  # mutable mapping
+
+    def __getitem__(self, key):
+        return self.lookup(key)
+
+    def __setitem__(self, key, value):
+        self.set(key, value)
+
+    def __delitem__(self, key):
+        self.delete(key)
+
+    def __contains__(self, key):
+        fd = self.fd
+        kb = self._kc.encode(key)
+        value = ffi.new("char[]", self._vsize)
+        ret = lib.bpf_map_lookup_elem(fd, kb, value)
+        if ret == 0:
+            return True
+        if ret == -errno.ENOENT:
+            return False
+        self._raise(ret, "lookup")
+
+    def __len__(self):
+        n = 0
+        for _ in self._iter_raw(values=False):
+            n += 1
+        return n
+
+    def __iter__(self):
+        return self._iter_keys()
+
+    def __bool__(self):
+        return self.next_key() is not None
+
+    def keys(self):
+        """A set-like view of the keys (read with batch lookups)."""
+        return _KeysView(self)
+
+    def items(self):
+        """A set-like view of ``(key, value)`` pairs (read with batch lookups)."""
+        return _ItemsView(self)
+
+    def values(self):
+        """A view of the values (read with batch lookups)."""
+        return _ValuesView(self)
+
+    def insert(self, key, value):
+        """Add ``key`` only if it is absent (BPF_NOEXIST); else ``KeyExistsError``."""
+        self.set(key, value, UpdateFlags.NOEXIST)
+
+    def replace(self, key, value):
+        """Change ``key`` only if it is present (BPF_EXIST); else ``KeyError``."""
+        self.set(key, value, UpdateFlags.EXIST)
+
+    _MISSING = object()
+
+    def pop(self, key, default=_MISSING):
+        """Remove ``key`` and return its value, atomically (lookup-and-delete).
+
+        Returns ``default`` when given and the key is absent, else raises
+        ``KeyError``.
+        """
+        try:
+            return self.lookup_and_delete(key)
+        except KeyError:
+            if default is self._MISSING:
+                raise
+            return default
+
+    def popitem(self):
+        """Remove and return some ``(key, value)`` pair; ``KeyError`` when empty."""
+        for _ in range(1000):
+            key = self.next_key()
+            if key is None:
+                raise KeyError("popitem(): map is empty")
+            try:
+                return key, self.lookup_and_delete(key)
+            except KeyError:
+                continue  # another thread took it first
+        raise RuntimeError(f"{self._what()} changed too fast for popitem()")
+
+    def setdefault(self, key, default=None):
+        """Return ``m[key]``, first inserting ``default`` if ``key`` is absent."""
+        while True:
+            try:
+                return self.lookup(key)
+            except KeyError:
+                pass
+            try:
+                self.insert(key, default)
+                return default
+            except KeyExistsError:
+                continue  # inserted concurrently: read it
+
+    def update(self, other=(), /, **kwargs):
+        """Set every pair of ``other`` (a mapping or pairs) and ``kwargs``.
+
+        All pairs are encoded before the first syscall; they are then written
+        with BPF_MAP_UPDATE_BATCH.  Raises ``MapFullError`` when the map fills
+        up (the pairs before that point are written).
+        """
+        if isinstance(other, collections.abc.Mapping):
+            pairs = list(other.items())
+        elif hasattr(other, "keys"):
+            pairs = [(k, other[k]) for k in other.keys()]
+        else:
+            pairs = []
+            for item in other:
+                if not isinstance(item, (tuple, list)) or len(item) != 2:
+                    raise TypeError("update() takes a mapping or (key, value) pairs")
+                pairs.append(item)
+        pairs.extend(kwargs.items())
+        self._update_batch(pairs)
+
+    def clear(self):
+        """Remove every entry (BPF_MAP_LOOKUP_AND_DELETE_BATCH, or key by key)."""
+        for _ in self._iter_raw(delete=True):
+            pass
+
+    def pop_all(self):
+        """Remove every entry and return them as a ``dict``.
+
+        Each entry is read and deleted in the same operation, so an entry a
+        program adds meanwhile is either returned or left in the map, never
+        lost.
+        """
+        return dict(self._iter_items(delete=True))
+
+    def delete_many(self, keys):
+        """Delete each of ``keys`` that is present (BPF_MAP_DELETE_BATCH);
+        return how many were deleted.  Missing keys are skipped."""
+        return self._delete_batch(keys)
+
+    def __eq__(self, other):
+        if isinstance(other, Map):
+            return self is other
+        if isinstance(other, collections.abc.Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+
+class LruHashMap(HashMap):
+    """An LRU hash map: when full, a new key evicts an old one instead of
+    raising ``MapFullError`` (which keys go is the kernel's choice)."""
+
+    _map_types = (MapType.LRU_HASH,)
+    _default_type = MapType.LRU_HASH

@@ -1,0 +1,86 @@
+"""Shared fixtures.  Every test runs against the real kernel of this machine.
+
+With ``PYBPFMAP_REQUIRE_KERNEL=1`` (set by CI), a test that would skip for
+lack of privileges, a mount or a tool fails instead; only a kernel feature
+this kernel lacks may skip (use ``kernel_lacks``).
+"""
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+REQUIRE = os.environ.get("PYBPFMAP_REQUIRE_KERNEL") == "1"
+
+
+def need(condition, reason):
+    """Skip (or, under PYBPFMAP_REQUIRE_KERNEL=1, fail) unless ``condition``."""
+    if condition:
+        return
+    if REQUIRE:
+        pytest.fail(f"PYBPFMAP_REQUIRE_KERNEL=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def kernel_lacks(feature):
+    """Skip because this kernel has no ``feature`` (allowed even in CI)."""
+    pytest.skip(f"this kernel ({os.uname().release}) lacks {feature}")
+
+
+def _has_cap_bpf():
+    from pybpfmap.errors import missing_capability
+    return missing_capability() is None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _privileges():
+    need(_has_cap_bpf(), "the tests need CAP_BPF (run them as root)")
+
+
+def _is_bpffs(path):
+    from pybpfmap._bpf import BPF_FS_MAGIC, fs_magic
+    return fs_magic(path) == BPF_FS_MAGIC
+
+
+@pytest.fixture(scope="session")
+def bpffs_root():
+    """/sys/fs/bpf, mounted if it is not (we are root)."""
+    root = "/sys/fs/bpf"
+    if not _is_bpffs(root) and os.geteuid() == 0:
+        subprocess.run(["mount", "-t", "bpf", "bpf", root], check=False)
+    need(_is_bpffs(root), "bpffs is not mounted at /sys/fs/bpf")
+    return root
+
+
+@pytest.fixture
+def pin_dir(bpffs_root):
+    """A fresh directory on bpffs, removed (with its pins) after the test."""
+    path = os.path.join(bpffs_root, f"pybpfmap-test-{uuid.uuid4().hex[:12]}")
+    os.mkdir(path)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+def fd_count():
+    """A function returning this process's number of open fds."""
+    return open_fds
+
+
+@pytest.fixture
+def clang():
+    path = shutil.which("clang")
+    need(path is not None, "clang is not installed")
+    return path
+
+
+@pytest.fixture
+def bpftool():
+    path = shutil.which("bpftool") or ("/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else None)
+    need(path is not None, "bpftool is not installed")
+    return path
