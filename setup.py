@@ -1,7 +1,9 @@
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
-    packages=find_packages(include=["pybpfmap", "pybpfmap.*"]),
-    package_data={"pybpfmap": ["_cdefs/*.h", "_csrc/*.c", "bpf/*.c"]},
+    # namespace discovery also takes the data folders (_cdefs, _csrc, bpf)
+    packages=find_namespace_packages(include=["pybpfmap", "pybpfmap.*"]),
+    package_data={"pybpfmap._cdefs": ["*.h"], "pybpfmap._csrc": ["*.c"],
+                  "pybpfmap.bpf": ["*.c"]},
     cffi_modules=["build_ffi.py:ffibuilder"],
 )
