@@ -37,6 +37,7 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
     __hash__ = None
 
     def __len__(self):
+        self.fd  # noqa: B018 - raise on a closed map
         return self._info.max_entries
 
     def _index(self, i):

@@ -183,12 +183,21 @@ class Map:
 
     @classmethod
     def _wrap(cls, fd, key_type=None, value_type=None, *, owner=None, pin_path=None,
-              typed_from_btf=True):
-        """Own ``fd`` and return an instance of the class that fits its type."""
+              typed_from_btf=True, fallback_raw=False):
+        """Own ``fd`` and return an instance of the class that fits its type.
+
+        ``typed_from_btf``: type keys and values from the map's kernel BTF.
+        ``fallback_raw``: use raw bytes when the given or found types have no
+        codec (e.g. a ``.bss`` datasec), instead of raising ``TypeError``.
+        """
         try:
             info = MapInfo._from_c(_bpf.map_info(fd))
             if key_type is None and value_type is None and typed_from_btf and info.btf_id:
                 key_type, value_type = _types_from_kernel(info)
+                fallback_raw = True
+            if fallback_raw:
+                key_type = _usable(key_type, info.key_size)
+                value_type = _usable(value_type, info.value_size)
             klass = Map._registry.get(info.type, Map)
             if not issubclass(klass, cls) and cls is not Map:
                 raise TypeError(f"map {info.name!r} (id {info.id}) is a {info.type!r} map, "
@@ -340,6 +349,7 @@ class Map:
 
     def unpin(self, path=None):
         """Remove the pin made by :meth:`pin` (or the one at ``path``)."""
+        self.fd  # noqa: B018 - raise on a closed map
         path = path if path is not None else self._pin_path
         if path is None:
             raise ValueError(f"{self._what()} is not pinned by this object; pass a path")
@@ -616,7 +626,9 @@ class Map:
                     if done == 0 and count[0] == 0 and -ret in _NO_BATCH:
                         self._use_batch = False
                         break
-                    key = pairs[done + count[0]][0]
+                    # count[0] is the number written, unless the kernel failed
+                    # before looking at any (then it is left at `step`)
+                    key = pairs[done + count[0]][0] if count[0] < step else None
                     self._raise(ret, "update", key)
                 done += step
             else:
@@ -680,6 +692,16 @@ def _btf_for_map(key_type, value_type):
     except ImportError:
         return None
     return builder.load_for_map(key_type, value_type)
+
+
+def _usable(t, size):
+    """``t`` when a codec of ``size`` bytes compiles from it, else ``None``."""
+    if t is None:
+        return None
+    try:
+        return t if compile_type(t).size == size else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _types_from_kernel(info):
