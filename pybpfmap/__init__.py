@@ -7,12 +7,13 @@
 """
 from ._version import __version__
 from ._ffi import libbpf_version
-from . import btf
+from . import _log, btf
 from .enums import MapFlags, MapType, UpdateFlags
 from .errors import (BpfError, BpfPermissionError, KeyExistsError, LoadError,
                      MapFullError)
-from .maps import (ArrayMap, HashMap, LruHashMap, LruPerCpuHashMap, Map, MapInfo,
+from .maps import (ArrayMap, ArrayOfMaps, HashMap, HashOfMaps, LruHashMap, LruPerCpuHashMap, Map, MapInfo,
                    PerCpuArrayMap, PerCpuHashMap, maps, possible_cpus)
+from .object import BpfObject, Link, MapSpec, Program, TestRun, load
 
 __all__ = [
     "__version__", "libbpf_version", "btf",
@@ -20,5 +21,6 @@ __all__ = [
     "BpfError", "BpfPermissionError", "KeyExistsError", "LoadError", "MapFullError",
     "Map", "MapInfo", "maps", "possible_cpus",
     "HashMap", "LruHashMap", "PerCpuHashMap", "LruPerCpuHashMap",
-    "ArrayMap", "PerCpuArrayMap",
+    "ArrayMap", "PerCpuArrayMap", "ArrayOfMaps", "HashOfMaps",
+    "BpfObject", "MapSpec", "Program", "Link", "TestRun", "load",
 ]

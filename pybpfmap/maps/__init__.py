@@ -3,6 +3,8 @@ from .base import Map, MapInfo, maps, possible_cpus
 from .hash import HashMap, LruHashMap
 from .array import ArrayMap
 from .percpu import PerCpuHashMap, LruPerCpuHashMap, PerCpuArrayMap
+from .of_maps import ArrayOfMaps, HashOfMaps
 
 __all__ = ["Map", "MapInfo", "maps", "possible_cpus", "HashMap", "LruHashMap",
-           "ArrayMap", "PerCpuHashMap", "LruPerCpuHashMap", "PerCpuArrayMap"]
+           "ArrayMap", "PerCpuHashMap", "LruPerCpuHashMap", "PerCpuArrayMap",
+           "ArrayOfMaps", "HashOfMaps"]

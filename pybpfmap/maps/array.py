@@ -3,6 +3,7 @@ import collections.abc
 import operator
 
 from .._ffi import ffi, lib
+from ..btf.parse import base_type
 from ..enums import MapType, UpdateFlags
 from .base import Map
 from .hash import _PerType
@@ -35,6 +36,12 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
     _default_key = "__u32"
     _batch_ok = True
     __hash__ = None
+
+    def __init__(self, fd, info, key_type=None, value_type=None, **kwargs):
+        # array keys are always __u32 indices, with or without BTF
+        if key_type is None and info.key_size == 4:
+            key_type = base_type("__u32")
+        super().__init__(fd, info, key_type, value_type, **kwargs)
 
     def __len__(self):
         self.fd  # noqa: B018 - raise on a closed map
