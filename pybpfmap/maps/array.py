@@ -3,7 +3,6 @@ import collections.abc
 import operator
 
 from .._ffi import ffi, lib
-from ..btf.parse import base_type
 from ..enums import MapType, UpdateFlags
 from .base import Map
 from .hash import _PerType
@@ -15,10 +14,22 @@ class _ItemsView(collections.abc.ItemsView):
     def __iter__(self):
         return self._mapping._iter_items()
 
+    def __contains__(self, item):
+        key, value = item
+        try:
+            v = self._mapping[key]
+        except (IndexError, TypeError):  # arrays raise these, not KeyError
+            return False
+        return v is value or v == value
+
 
 class _ValuesView(collections.abc.ValuesView):
     def __iter__(self):
         return self._mapping._iter_values()
+
+    def __contains__(self, value):
+        # the default looks every key up again; read the values in one pass
+        return any(v is value or v == value for v in self._mapping._iter_values())
 
 
 class ArrayMap(_PerType, Map, collections.abc.Sequence):
@@ -34,14 +45,9 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
     _map_types = (MapType.ARRAY,)
     _default_type = MapType.ARRAY
     _default_key = "__u32"
+    _index_keys = True
     _batch_ok = True
     __hash__ = None
-
-    def __init__(self, fd, info, key_type=None, value_type=None, **kwargs):
-        # array keys are always __u32 indices, with or without BTF
-        if key_type is None and info.key_size == 4:
-            key_type = base_type("__u32")
-        super().__init__(fd, info, key_type, value_type, **kwargs)
 
     def __len__(self):
         self.fd  # noqa: B018 - raise on a closed map
@@ -102,6 +108,14 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
 
     def __delitem__(self, i):
         raise TypeError("array map elements cannot be deleted; assign a zero value instead")
+
+    def delete(self, key):
+        """Array elements cannot be deleted: always ``TypeError``."""
+        raise TypeError("array map elements cannot be deleted; assign a zero value instead")
+
+    def lookup_and_delete(self, key):
+        """Array elements cannot be deleted: always ``TypeError``."""
+        raise TypeError("array map elements cannot be deleted; read and assign instead")
 
     def __iter__(self):
         return self._iter_values()

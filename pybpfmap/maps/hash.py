@@ -24,6 +24,10 @@ class _ValuesView(collections.abc.ValuesView):
     def __iter__(self):
         return self._mapping._iter_values()
 
+    def __contains__(self, value):
+        # the default looks every key up again; read the values in one pass
+        return any(v is value or v == value for v in self._mapping._iter_values())
+
 
 class _PerType:
     """``create`` without a map type, for classes that stand for one type."""
