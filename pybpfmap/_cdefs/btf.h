@@ -121,3 +121,13 @@ struct btf_param *btf_params(const struct btf_type *t);
 struct btf_var *btf_var(const struct btf_type *t);
 struct btf_var_secinfo *btf_var_secinfos(const struct btf_type *t);
 struct btf_decl_tag *btf_decl_tag(const struct btf_type *t);
+
+/* bpf_btf_load (declared in bpf.h with a void * opts) takes these options;
+ * used to fetch the kernel's BTF verifier log when a load fails. */
+struct bpf_btf_load_opts {
+    size_t sz;
+    char *log_buf;
+    __u32 log_level;
+    __u32 log_size;
+    ...;
+};

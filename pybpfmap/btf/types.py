@@ -124,6 +124,8 @@ class Struct(Type):
         self.name = name
         self._size = size
         self.members: List[Member] = list(members or [])
+        #: explicit alignment (packed/aligned attributes), else None: natural
+        self.align: Optional[int] = None
 
     @property
     def size(self):
@@ -282,6 +284,8 @@ def alignof(t):
     if isinstance(t, Array):
         return alignof(t.elem)
     if isinstance(t, Struct):
+        if t.align:
+            return t.align
         return max((alignof(m.type) for m in t.members), default=1)
     return 1
 
