@@ -489,6 +489,8 @@ class BpfObject:
         Maps already taken from ``maps`` stay usable; idempotent."""
         if self._ptr is not None:
             self._ptr = None
+            self._live_maps = {}  # maps the caller still holds stay open
+            self._btf = None
             self._finalizer()
 
     @property

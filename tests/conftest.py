@@ -84,3 +84,40 @@ def bpftool():
     path = shutil.which("bpftool") or ("/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else None)
     need(path is not None, "bpftool is not installed")
     return path
+
+
+BPF_DIR = os.path.join(os.path.dirname(__file__), "bpf")
+BPF_BUILD = os.path.join(BPF_DIR, ".build")
+
+
+def compile_bpf(name):
+    """Compile tests/bpf/NAME.c with clang (cached by mtime); return the .o path."""
+    src = os.path.join(BPF_DIR, f"{name}.c")
+    out = os.path.join(BPF_BUILD, f"{name}.o")
+    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
+        return out
+    clang = shutil.which("clang")
+    need(clang is not None, "clang is not installed")
+    os.makedirs(BPF_BUILD, exist_ok=True)
+    tmp = f"{out}.{os.getpid()}.tmp"
+    arch = os.uname().machine
+    subprocess.run([clang, "-g", "-O2", "-target", "bpf", f"-I/usr/include/{arch}-linux-gnu",
+                    "-c", src, "-o", tmp], check=True)
+    os.replace(tmp, out)
+    return out
+
+
+@pytest.fixture
+def bpf_obj():
+    """``bpf_obj(name)``: the path of tests/bpf/NAME.c compiled for BPF."""
+    return compile_bpf
+
+
+@pytest.fixture(scope="session")
+def tracefs():
+    """/sys/kernel/tracing, mounted if it is not."""
+    root = "/sys/kernel/tracing"
+    if not os.path.exists(os.path.join(root, "events")) and os.geteuid() == 0:
+        subprocess.run(["mount", "-t", "tracefs", "nodev", root], check=False)
+    need(os.path.exists(os.path.join(root, "events")), "tracefs is not mounted at /sys/kernel/tracing")
+    return root

@@ -14,7 +14,7 @@ from .. import _bpf
 from .._ffi import ffi, lib
 from ..btf import types as T
 from ..btf.codec import PerCpuCodec, RawCodec, compile_type
-from ..btf.parse import parse_type
+from ..btf.parse import base_type, parse_type
 from ..enums import PERCPU_TYPES, MapFlags, MapType, UpdateFlags, map_type
 from ..errors import (ENOTSUPP, BpfError, KeyExistsError, MapFullError, check,
                       raise_errno)
@@ -143,6 +143,8 @@ class Map:
     _default_type = None
     #: whether the kernel offers BPF_MAP_*_BATCH for this class's types
     _batch_ok = False
+    #: keys are always __u32 indices (arrays): typed so even without BTF
+    _index_keys = False
     _registry = {}
 
     def __init_subclass__(cls, **kwargs):
@@ -160,6 +162,8 @@ class Map:
         self._info = info
         self._owner = owner  # e.g. the BpfObject a map came from: keep it alive
         self._pin_path = pin_path
+        if key_type is None and self._index_keys and info.key_size == 4:
+            key_type = base_type("__u32")
         self.key_type = key_type
         self.value_type = value_type
         self._kc = self._codec(key_type, info.key_size, "key")

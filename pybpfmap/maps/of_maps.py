@@ -81,6 +81,7 @@ class ArrayOfMaps(_OfMaps):
 
     _map_types = (MapType.ARRAY_OF_MAPS,)
     _default_type = MapType.ARRAY_OF_MAPS
+    _index_keys = True
     _batch_ok = False  # the kernel's array batch lookup has no notion of empty slots
 
     def _check_index(self, key):
