@@ -408,8 +408,9 @@ class Map:
         vb = self._vc.encode(value)
         ret = lib.bpf_map_update_elem(fd, kb, vb, flags)
         if ret < 0:
-            self._raise(ret, "update", key if flags & UpdateFlags.EXIST else None)
-            # NOEXIST -> KeyExistsError (handled in _raise)
+            # ENOENT means KeyError only for EXIST; EEXIST (NOEXIST) names the key
+            self._raise(ret, "update",
+                        key if flags & UpdateFlags.EXIST or ret == -errno.EEXIST else None)
 
     def delete(self, key):
         """Remove ``key``; ``KeyError`` if it is not there."""
