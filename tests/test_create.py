@@ -704,3 +704,15 @@ def test_freezing_twice_is_permission_error(created):
 def test_possible_cpus_matches_sysfs():
     assert bm.possible_cpus() == expected_possible_cpus()
 
+
+
+@pytest.mark.parametrize("map_type", [bm.MapType.HASH, bm.MapType.ARRAY])
+@pytest.mark.parametrize("key, value", [(4, "__u32"), ("__u32", 4)])
+def test_typed_key_with_raw_value_and_vice_versa(created, map_type, key, value):
+    # the kernel refuses BTF typing only one side; such maps carry none
+    m = created(map_type, key=key, value=value, max_entries=4)
+    assert m.info.btf_id == 0
+    k = 1 if key == "__u32" else b"\1\0\0\0"
+    v = 7 if value == "__u32" else b"\7\0\0\0"
+    m[k] = v
+    assert m[k] == v

@@ -248,7 +248,11 @@ class Map:
                 inner_fd = _check_uint(inner_map, "inner_map (a Map or fd)", (1 << 31) - 1)
         what = f"map {name!r}" if name else "map"
         btf = None
-        if key_type is not None or value_type is not None:
+        # The kernel refuses BTF that types only one of a non-empty key and
+        # value (EINVAL), so a map with a raw key or raw value gets none.
+        if (key_type is not None or value_type is not None) \
+                and (key_type is not None or key_size == 0) \
+                and (value_type is not None or value_size == 0):
             btf = _btf_for_map(key_type, value_type)
         try:
             fd = _bpf.map_create(
