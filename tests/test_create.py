@@ -334,9 +334,12 @@ def test_from_id_opens_the_same_map(created):
 
 def test_from_id_of_array_gives_array_map(created):
     m = created(value=4, max_entries=3, cls=bm.ArrayMap)
+    m[1] = b"abcd"
     with bm.Map.from_id(m.id) as other:
         assert type(other) is bm.ArrayMap
         assert len(other) == 3
+        assert other[1] == b"abcd"  # indexed by int even without BTF
+        assert other[-1] == b"\0" * 4
 
 
 def test_from_id_on_subclass_checks_the_type(created):
@@ -712,7 +715,7 @@ def test_typed_key_with_raw_value_and_vice_versa(created, map_type, key, value):
     # the kernel refuses BTF typing only one side; such maps carry none
     m = created(map_type, key=key, value=value, max_entries=4)
     assert m.info.btf_id == 0
-    k = 1 if key == "__u32" else b"\1\0\0\0"
+    k = 1 if key == "__u32" or map_type == bm.MapType.ARRAY else b"\1\0\0\0"
     v = 7 if value == "__u32" else b"\7\0\0\0"
     m[k] = v
     assert m[k] == v
