@@ -3,7 +3,6 @@ import collections.abc
 import operator
 
 from .._ffi import ffi, lib
-from ..btf.parse import parse_type
 from ..enums import MapType, UpdateFlags
 from .base import Map
 from .hash import _PerType
@@ -49,12 +48,6 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
     _index_keys = True
     _batch_ok = True
     __hash__ = None
-
-    def __init__(self, fd, info, key_type=None, value_type=None, **kwargs):
-        # An array's key is always a __u32 index, with or without BTF.
-        if key_type is None and info.key_size == 4:
-            key_type = parse_type("__u32")
-        super().__init__(fd, info, key_type, value_type, **kwargs)
 
     def __len__(self):
         self.fd  # noqa: B018 - raise on a closed map

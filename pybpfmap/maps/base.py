@@ -158,7 +158,6 @@ class Map:
         """Wrap ``fd`` (which this object then owns).  Use the ``create`` /
         ``from_*`` constructors rather than calling this."""
         self._fd = fd
-        self._finalizer = weakref.finalize(self, os.close, fd)
         self._info = info
         self._owner = owner  # e.g. the BpfObject a map came from: keep it alive
         self._pin_path = pin_path
@@ -174,6 +173,9 @@ class Map:
         self._ksize = self._kc.size
         self._vsize = value_codec.size
         self._use_batch = self._batch_ok
+        # last: if __init__ fails, _wrap closes fd and no finalizer may
+        # close that number again later
+        self._finalizer = weakref.finalize(self, os.close, fd)
 
     @staticmethod
     def _codec(t, size, role):
