@@ -13,6 +13,7 @@ from .errors import (BpfError, BpfPermissionError, KeyExistsError, LoadError,
                      MapFullError)
 from .maps import (ArrayMap, ArrayOfMaps, HashMap, HashOfMaps, LruHashMap, LruPerCpuHashMap, Map, MapInfo,
                    PerCpuArrayMap, PerCpuHashMap, maps, possible_cpus)
+from .maps import LpmTrieMap
 from .object import BpfObject, Link, MapSpec, Program, TestRun, load
 
 __all__ = [
@@ -24,3 +25,4 @@ __all__ = [
     "ArrayMap", "PerCpuArrayMap", "ArrayOfMaps", "HashOfMaps",
     "BpfObject", "MapSpec", "Program", "Link", "TestRun", "load",
 ]
+__all__ += ["LpmTrieMap"]

@@ -8,3 +8,5 @@ from .of_maps import ArrayOfMaps, HashOfMaps
 __all__ = ["Map", "MapInfo", "maps", "possible_cpus", "HashMap", "LruHashMap",
            "ArrayMap", "PerCpuHashMap", "LruPerCpuHashMap", "PerCpuArrayMap",
            "ArrayOfMaps", "HashOfMaps"]
+from .lpm import LpmTrieMap
+__all__ += ["LpmTrieMap"]
