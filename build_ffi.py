@@ -19,7 +19,8 @@ import sys
 from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CDEFS = ("types.h", "bpf.h", "btf.h", "libbpf.h", "pybpfmap.h")
+CDEFS = ("types.h", "bpf.h", "btf.h", "libbpf.h", "pybpfmap.h", "fastpath.h")
+CSOURCES = ("helpers.c", "fastpath.c")
 LIBBPF_SRC = os.path.join(HERE, "libbpf", "src")
 BUILD_DIR = os.path.join(HERE, "build", "libbpf")
 
@@ -88,8 +89,10 @@ def make_ffibuilder():
     for name in CDEFS:
         with open(os.path.join(HERE, "pybpfmap", "_cdefs", name)) as f:
             ffi.cdef(f.read())
-    with open(os.path.join(HERE, "pybpfmap", "_csrc", "helpers.c")) as f:
-        helpers = f.read()
+    helpers = ""
+    for name in CSOURCES:
+        with open(os.path.join(HERE, "pybpfmap", "_csrc", name)) as f:
+            helpers += f"\n/* ---- {name} ---- */\n" + f.read()
     source = "\n".join([
         "#include <bpf/bpf.h>",
         "#include <bpf/btf.h>",
