@@ -9,3 +9,25 @@ void pybpfmap_install_print(void);
 
 /* f_type of the file system holding path (statfs), or -errno. */
 long long pybpfmap_fs_magic(const char *path);
+
+/* Event collection for the ring/perf buffer readers (helpers.c): C sample
+ * callbacks append records {__u32 size; __u32 cpu; data; pad to 8} to data. */
+struct pybpfmap_events {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t count;
+    __u32 min_size;
+    __u32 max_size;
+    __u64 lost;
+    int err;
+};
+struct pybpfmap_events *pybpfmap_events_new(void);
+void pybpfmap_events_free(struct pybpfmap_events *ev);
+void pybpfmap_events_clear(struct pybpfmap_events *ev);
+void pybpfmap_events_pack(const struct pybpfmap_events *ev, char *out, size_t rec_size);
+int pybpfmap_ringbuf_new(int map_fd, struct pybpfmap_events *ev, struct ring_buffer **out);
+int pybpfmap_perfbuf_new(int map_fd, size_t page_cnt, struct pybpfmap_events *ev,
+                         struct perf_buffer **out);
+int pybpfmap_user_ringbuf_write(struct user_ring_buffer *rb, const void *data, __u32 size,
+                                int timeout_ms);
