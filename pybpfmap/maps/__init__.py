@@ -10,3 +10,6 @@ __all__ = ["Map", "MapInfo", "maps", "possible_cpus", "HashMap", "LruHashMap",
            "ArrayOfMaps", "HashOfMaps"]
 from .lpm import LpmTrieMap
 __all__ += ["LpmTrieMap"]
+from .queue import QueueMap, StackMap
+from .bloom import BloomFilterMap
+__all__ += ["QueueMap", "StackMap", "BloomFilterMap"]
