@@ -22,7 +22,14 @@ _KEYWORDS = {"char", "short", "int", "long", "float", "double", "signed", "unsig
 _ATTR_TYPE = "__pybpfmap_attr"
 _MARK = "__pybpfmap_"
 _PREAMBLE_NAMES = sorted(n for n in BASE_TYPES if " " not in n and n not in _KEYWORDS)
-_PREAMBLE = "".join(f"typedef int {n};" for n in _PREAMBLE_NAMES + [_ATTR_TYPE]) + "\n"
+_PREAMBLE_SET = frozenset(_PREAMBLE_NAMES + [_ATTR_TYPE])
+_IDENT_RE = re.compile(r"[A-Za-z_]\w*")
+
+
+def _preamble(src):
+    """Typedefs (on one line) for the known type names ``src`` uses."""
+    used = sorted(_PREAMBLE_SET.intersection(_IDENT_RE.findall(src)))
+    return "".join(f"typedef int {n};" for n in used) + "\n", len(used)
 
 
 def _error(text, msg):
@@ -656,12 +663,13 @@ def parse_type(text):
         raise _error(text, "empty declaration")
     if not src.endswith(";"):
         src += ";"
+    preamble, skip = _preamble(src)
     try:
-        ast = c_parser.CParser().parse(_PREAMBLE + src, filename="<decl>")
+        ast = c_parser.CParser().parse(preamble + src, filename="<decl>")
     except c_parser.ParseError as exc:
         msg = _LINE_RE.sub(lambda m: f":{int(m.group(1)) - 1}:{m.group(2)}:", str(exc))
         raise _error(text, f"cannot parse it ({msg})") from None
-    decls = ast.ext[len(_PREAMBLE_NAMES) + 1:]
+    decls = ast.ext[skip:]
     if not decls:
         raise _error(text, "no declaration")
     conv = _Converter(text)

@@ -319,6 +319,12 @@ class StructCodec(C.Codec):
             def decode(buf, offset=0):
                 return _new_tuple(record, unpack_from(buf, offset))
             self.decode = decode
+            iter_unpack, size = st.iter_unpack, self.size
+
+            def decode_many(buf, n):
+                view = memoryview(buf).cast("B")[:n * size]
+                return [_new_tuple(record, v) for v in iter_unpack(view)]
+            self.decode_many = decode_many
             # Encoding can use one pack call when every field is a plain number.
             self._flat_pack = all(
                 isinstance(f.codec, (C.IntCodec, C.FloatCodec, EnumCodec))
@@ -368,17 +374,15 @@ class StructCodec(C.Codec):
             if v is None:
                 continue
             if f.overlap:
-                # Validate, then write unless the bytes already hold this value:
-                # the last given member wins, and a decoded union re-encodes to
-                # the very bytes it came from.
+                # Encode into scratch space (validating), then write unless the
+                # bytes already decode to the same value: the last given member
+                # wins, and a decoded union (or its _asdict()) re-encodes to the
+                # very bytes it came from.
                 if scratch is None:
                     scratch = bytearray(self.size)
                 f.pack(scratch, 0, v)
-                try:
-                    if f.decode(buf, offset) == v:
-                        continue
-                except Exception:  # pragma: no cover - decode of own bytes
-                    pass
+                if f.decode(buf, offset) == f.decode(scratch, 0):
+                    continue
             f.pack(buf, offset, v)
 
     def encode(self, value):

@@ -277,7 +277,9 @@ def sizeof(t):
 def alignof(t):
     """Natural alignment of ``t`` as clang computes it for BPF (x86-64 ABI)."""
     t = resolve(t)
-    if isinstance(t, (Int, Float, Enum)):
+    if isinstance(t, Int):
+        return max(1, min(t.size, 16))  # __int128 is 16-aligned
+    if isinstance(t, (Float, Enum)):
         return max(1, min(t.size, 8))
     if isinstance(t, Ptr):
         return t.size
