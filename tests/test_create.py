@@ -719,3 +719,16 @@ def test_typed_key_with_raw_value_and_vice_versa(created, map_type, key, value):
     v = 7 if value == "__u32" else b"\7\0\0\0"
     m[k] = v
     assert m[k] == v
+
+
+def test_pin_and_unpin_with_pathlib_path(created, pin_dir):
+    import pathlib
+    m = created(bm.MapType.HASH, key="__u32", value="__u32", max_entries=4)
+    path = pathlib.Path(pin_dir) / "p"
+    m.pin(path)
+    with bm.Map.from_pin(path) as other:
+        assert other.id == m.id
+    m.unpin(path)
+    assert not path.exists()
+    with pytest.raises(ValueError):
+        m.unpin()  # the pin is gone: nothing left to unpin

@@ -368,7 +368,7 @@ class Map:
         except OSError as exc:
             raise BpfError(exc.errno, f"unpin failed on {self._what()} at {os.fsdecode(path)!r}: "
                            f"{exc.strerror}", op="unpin") from None
-        if path == self._pin_path:
+        if os.fsdecode(path) == self._pin_path:  # path may be a Path or bytes
             self._pin_path = None
 
     def freeze(self):
