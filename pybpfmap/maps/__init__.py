@@ -13,3 +13,5 @@ __all__ += ["LpmTrieMap"]
 from .queue import QueueMap, StackMap
 from .bloom import BloomFilterMap
 __all__ += ["QueueMap", "StackMap", "BloomFilterMap"]
+from .prog_array import ProgArrayMap
+__all__ += ["ProgArrayMap"]
