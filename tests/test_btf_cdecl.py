@@ -1,6 +1,7 @@
 """C declarations as types: parsing, and layouts checked against clang's BTF."""
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pybpfmap import btf as B
 from pybpfmap.btf import cdecl
@@ -195,10 +196,16 @@ _counter = [0]
 
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(decl=struct_decls())
-def test_random_layouts_match_clang(decl, clang_dir):
+@given(decl=struct_decls(), data=st.data())
+def test_random_layouts_match_clang(decl, data, clang_dir):
     _counter[0] += 1
     theirs = clang_layout(decl, clang_dir, f"rand{_counter[0]}")
     ours = B.parse_type(decl)
     assert ours.size == theirs.size
     assert layout(ours) == layout(theirs)
+    # codecs compiled from clang's BTF and from the declaration agree on bytes
+    c1, c2 = B.compile_type(theirs), B.compile_type(ours)
+    raw = data.draw(st.binary(min_size=c1.size, max_size=c1.size))
+    b1 = c1.encode(c1.decode(raw))
+    assert b1 == c2.encode(c2.decode(raw))
+    assert c1.encode(c1.decode(b1)) == b1
