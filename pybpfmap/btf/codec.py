@@ -19,6 +19,7 @@ every lookup and update.  Each one has:
 The rules are those of API.md section 1.  Struct, union and enum codecs live
 in :mod:`pybpfmap.btf.records` and register themselves here.
 """
+import array
 import struct
 
 from . import types as T
@@ -47,6 +48,21 @@ class Codec:
 
     def pack_into(self, buf, offset, value):
         buf[offset:offset + self.size] = self.encode(value)
+
+    def decode_many(self, buf, n):
+        """The list of the ``n`` values stored back to back in ``buf``."""
+        dec, size = self.decode, self.size
+        return [dec(buf, i * size) for i in range(n)]
+
+    def encode_many(self, values):
+        """``values`` (a list) encoded back to back: a buffer of
+        ``len(values) * size`` bytes.  Raises like :meth:`encode`."""
+        size = self.size
+        out = bytearray(len(values) * size)
+        pack = self.pack_into
+        for i, v in enumerate(values):
+            pack(out, i * size, v)
+        return out
 
     def describe(self):
         """A short name for error messages: '__u32', 'struct flow', '6 bytes'."""
@@ -130,6 +146,19 @@ class IntCodec(Codec):
         else:
             buf[offset:offset + self.size] = value.to_bytes(self.size, "little", signed=self.signed)
 
+    def decode_many(self, buf, n):
+        if self.fmt is None:
+            return Codec.decode_many(self, buf, n)
+        return memoryview(buf).cast("B")[:n * self.size].cast(self.fmt).tolist()
+
+    def encode_many(self, values):
+        if self.fmt is not None:
+            try:
+                return array.array(self.fmt, values)
+            except (OverflowError, TypeError):
+                pass  # the loop below names the offending value
+        return Codec.encode_many(self, values)
+
 
 class BoolCodec(Codec):
     """``_Bool``: ``bool``; accepts bool or int 0/1."""
@@ -183,6 +212,14 @@ class FloatCodec(Codec):
 
     def pack_into(self, buf, offset, value):
         buf[offset:offset + self.size] = self.encode(value)
+
+    def decode_many(self, buf, n):
+        return memoryview(buf).cast("B")[:n * self.size].cast(self.fmt).tolist()
+
+    def encode_many(self, values):
+        for v in values:
+            self._check(v)
+        return array.array(self.fmt, values)
 
 
 class CharArrayCodec(Codec):
@@ -263,13 +300,25 @@ class PerCpuCodec(Codec):
         self.stride = (elem.size + 7) & ~7
         self.size = self.stride * ncpus
         self.type = elem.type
+        self._st = None
+        if isinstance(elem, (IntCodec, FloatCodec)) and elem.fmt:
+            pad = self.stride - elem.size
+            one = elem.fmt + (f"{pad}x" if pad else "")
+            self._st = struct.Struct("=" + one * ncpus)
 
     def describe(self):
         return f"per-CPU {self.elem.describe()}"
 
     def decode(self, buf, offset=0):
+        if self._st is not None:
+            return self._st.unpack_from(buf, offset)
         dec, stride = self.elem.decode, self.stride
         return tuple(dec(buf, offset + i * stride) for i in range(self.ncpus))
+
+    def decode_many(self, buf, n):
+        if self._st is not None:
+            return list(self._st.iter_unpack(memoryview(buf).cast("B")[:n * self.size]))
+        return Codec.decode_many(self, buf, n)
 
     def _per_cpu(self, value):
         """The encoded per-CPU values that ``value`` stands for."""

@@ -67,9 +67,11 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
         return i
 
     def __getitem__(self, i):
+        if i.__class__ is int and 0 <= i < self._info.max_entries:
+            return Map.lookup(self, i)  # the common case, checked already
         if isinstance(i, slice):
             return self._get_slice(i)
-        return self.lookup(self._index(i))
+        return Map.lookup(self, self._index(i))
 
     def _get_slice(self, s):
         idx = range(*s.indices(self._info.max_entries))
@@ -94,6 +96,8 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
             yield i, self.lookup(i)
 
     def __setitem__(self, i, value):
+        if i.__class__ is int and 0 <= i < self._info.max_entries:
+            return Map.set(self, i, value)  # the common case, checked already
         if isinstance(i, slice):
             idx = range(*i.indices(self._info.max_entries))
             if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -104,7 +108,7 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
                                  f"values, got {len(values)} (array maps cannot resize)")
             self._update_batch(zip(idx, values))
             return
-        self.set(self._index(i), value)
+        Map.set(self, self._index(i), value)
 
     def __delitem__(self, i):
         raise TypeError("array map elements cannot be deleted; assign a zero value instead")

@@ -7,13 +7,15 @@ path); everything else goes through :mod:`pybpfmap._bpf`.
 """
 import dataclasses
 import errno
+import itertools
 import os
+import struct
 import weakref
 
 from .. import _bpf
 from .._ffi import ffi, lib
 from ..btf import types as T
-from ..btf.codec import PerCpuCodec, RawCodec, compile_type
+from ..btf.codec import FloatCodec, IntCodec, PerCpuCodec, RawCodec, compile_type
 from ..btf.parse import base_type, parse_type
 from ..enums import PERCPU_TYPES, MapFlags, MapType, UpdateFlags, map_type
 from ..errors import (ENOTSUPP, BpfError, KeyExistsError, MapFullError, check,
@@ -173,9 +175,25 @@ class Map:
         self._ksize = self._kc.size
         self._vsize = value_codec.size
         self._use_batch = self._batch_ok
+        self._pool = []
         # last: if __init__ fails, _wrap closes fd and no finalizer may
         # close that number again later
         self._finalizer = weakref.finalize(self, os.close, fd)
+
+    # The key and value codecs.  Setting one (subclasses may) also sets the
+    # fast encode/decode functions the element operations use.
+    def _set_kc(self, codec):
+        self._key_codec = codec
+        self._kenc = _fast_encoder(codec)
+
+    def _set_vc(self, codec):
+        self._value_codec = codec
+        self._venc = _fast_encoder(codec)
+        self._vdec = _fast_decoder(codec)
+        self._pool = []
+
+    _kc = property(lambda self: self._key_codec, _set_kc)
+    _vc = property(lambda self: self._value_codec, _set_vc)
 
     @staticmethod
     def _codec(t, size, role):
@@ -389,15 +407,36 @@ class Map:
                                f"({self.max_entries} entries)", op=op, map=self)
         raise_errno(err, op, self._what(), map=self)
 
+    def _value_buffer(self):
+        """A ``(cdata, buffer)`` pair of value size from this map's pool.
+
+        The pool is a list: ``pop``/``append`` are atomic, so threads never
+        share a buffer; give it back with ``self._pool.append(pair)``.
+        """
+        try:
+            return self._pool.pop()
+        except IndexError:
+            cdata = ffi.new("char[]", max(self._vsize, 1))
+            return cdata, ffi.buffer(cdata, self._vsize)
+
     def lookup(self, key):
         """Return the value stored under ``key``; ``KeyError`` if there is none."""
-        fd = self.fd
-        kb = self._kc.encode(key)
-        value = ffi.new("char[]", self._vsize)
-        ret = lib.bpf_map_lookup_elem(fd, kb, value)
-        if ret < 0:
+        fd = self._fd
+        if fd < 0:
+            raise ValueError("operation on a closed map")
+        kb = self._kenc(key)
+        pool = self._pool
+        try:
+            pair = pool.pop()
+        except IndexError:
+            pair = self._value_buffer()
+        ret = _lookup_elem(fd, kb, pair[0])
+        if ret:
+            pool.append(pair)
             self._raise(ret, "lookup", key)
-        return self._vc.decode(ffi.buffer(value))
+        value = self._vdec(pair[1])
+        pool.append(pair)
+        return value
 
     def set(self, key, value, flags=UpdateFlags.ANY):
         """Store ``value`` under ``key`` with update ``flags`` (BPF_MAP_UPDATE_ELEM).
@@ -406,14 +445,17 @@ class Map:
         ``EXIST`` raises ``KeyError`` for a missing one; a full map raises
         ``MapFullError``.
         """
-        fd = self.fd
-        if isinstance(flags, bool) or not isinstance(flags, int):
-            raise TypeError(f"flags must be bm.UpdateFlags, not {type(flags).__name__}")
-        _check_uint(int(flags), "flags", _U64_MAX)
-        kb = self._kc.encode(key)
-        vb = self._vc.encode(value)
-        ret = lib.bpf_map_update_elem(fd, kb, vb, flags)
-        if ret < 0:
+        fd = self._fd
+        if fd < 0:
+            raise ValueError("operation on a closed map")
+        if flags.__class__ is not UpdateFlags:
+            if isinstance(flags, bool) or not isinstance(flags, int):
+                raise TypeError(f"flags must be bm.UpdateFlags, not {type(flags).__name__}")
+            _check_uint(int(flags), "flags", _U64_MAX)
+        kb = self._kenc(key)
+        vb = self._venc(value)
+        ret = _update_elem(fd, kb, vb, flags)
+        if ret:
             # ENOENT means KeyError only for EXIST; EEXIST (NOEXIST) names the key
             self._raise(ret, "update",
                         key if flags & UpdateFlags.EXIST or ret == -errno.EEXIST else None)
@@ -562,20 +604,34 @@ class Map:
                     self._raise(ret, "lookup_and_delete" if delete else "lookup")
             yield kb, 0, vbuf, 0
 
+    def _chunks(self, values=True, delete=False):
+        """Yield ``(keys, values)`` lists, one pair per batch of entries.
+
+        Each batch is decoded in one pass (``decode_many``); with GET_NEXT_KEY
+        a batch is one entry.  ``values`` is ``None`` when not asked for.
+        """
+        kmany, vmany = self._kc.decode_many, self._vc.decode_many
+        if self._use_batch:
+            try:
+                for keys, vals, n in self._batch_chunks(delete):
+                    yield kmany(ffi.buffer(keys, n * self._ksize), n), \
+                        (vmany(ffi.buffer(vals, n * self._vsize), n) if values else None)
+                return
+            except _NoBatch:
+                self._use_batch = False
+        kdec, vdec = self._kc.decode, self._vc.decode
+        for kbuf, koff, vbuf, voff in self._iter_raw_next_key(values, delete):
+            yield [kdec(kbuf, koff)], ([vdec(vbuf, voff)] if values else None)
+
+    # Chained in C: no Python frame per entry.
     def _iter_keys(self):
-        dec = self._kc.decode
-        for kbuf, koff, _, _ in self._iter_raw(values=False):
-            yield dec(kbuf, koff)
+        return _chain(keys for keys, _ in self._chunks(values=False))
 
     def _iter_items(self, delete=False):
-        kdec, vdec = self._kc.decode, self._vc.decode
-        for kbuf, koff, vbuf, voff in self._iter_raw(delete=delete):
-            yield kdec(kbuf, koff), vdec(vbuf, voff)
+        return _chain(_starmap(zip, self._chunks(delete=delete)))
 
     def _iter_values(self):
-        vdec = self._vc.decode
-        for _, _, vbuf, voff in self._iter_raw():
-            yield vdec(vbuf, voff)
+        return _chain(values for _, values in self._chunks())
 
     def __iter__(self):
         return self._iter_keys()
@@ -594,32 +650,33 @@ class Map:
 
     # ---------------------------------------------------------- batch writes
 
-    def _encode_pairs(self, pairs):
-        """Encode ``(key, value)`` pairs into two contiguous buffers.
-
-        Every pair is encoded before any syscall, so bad input leaves the
-        map untouched.
-        """
-        pairs = list(pairs)
-        n = len(pairs)
-        ks, vs = self._ksize, self._vsize
-        keys = bytearray(n * ks)
-        values = bytearray(n * vs)
-        kpack, vpack = self._kc.pack_into, self._vc.pack_into
-        for i, (k, v) in enumerate(pairs):
-            kpack(keys, i * ks, k)
-            vpack(values, i * vs, v)
-        return pairs, keys, values
-
     def _update_batch(self, pairs, flags=0):
-        """Write ``pairs`` with BPF_MAP_UPDATE_BATCH (falling back to one
-        update per pair).  Raises ``MapFullError`` when the map fills up;
-        the pairs before that point are written."""
+        """Write ``(key, value)`` pairs; see :meth:`_update_batch_kv`."""
+        pairs = pairs if isinstance(pairs, list) else list(pairs)
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"expected (key, value) pairs, got {pair!r}")
+        if pairs:
+            keys, values = zip(*pairs)
+            self._update_batch_kv(list(keys), list(values), flags)
+        else:
+            self.fd  # noqa: B018 - raise on a closed map
+
+    def _update_batch_kv(self, keys, values, flags=0):
+        """Write ``values[i]`` under ``keys[i]`` (two lists of equal length)
+        with BPF_MAP_UPDATE_BATCH, falling back to one update per pair.
+
+        Every pair is encoded before the first syscall, so bad input leaves
+        the map untouched.  Raises ``MapFullError`` when the map fills up;
+        the pairs before that point are written.
+        """
         fd = self.fd
-        pairs, keys, values = self._encode_pairs(pairs)
-        n = len(pairs)
+        n = len(keys)
         if not n:
             return
+        key_list = keys
+        keys = self._kc.encode_many(keys)
+        values = self._vc.encode_many(values)
         ks, vs = self._ksize, self._vsize
         done = 0
         if self._use_batch:
@@ -639,25 +696,24 @@ class Map:
                         break
                     # count[0] is the number written, unless the kernel failed
                     # before looking at any (then it is left at `step`)
-                    key = pairs[done + count[0]][0] if count[0] < step else None
+                    key = key_list[done + count[0]] if count[0] < step else None
                     self._raise(ret, "update", key)
                 done += step
             else:
                 return
+        kraw, vraw = memoryview(keys).cast("B"), memoryview(values).cast("B")
         for i in range(done, n):
-            ret = lib.bpf_map_update_elem(fd, bytes(keys[i * ks:(i + 1) * ks]),
-                                          bytes(values[i * vs:(i + 1) * vs]), flags)
+            ret = lib.bpf_map_update_elem(fd, bytes(kraw[i * ks:(i + 1) * ks]),
+                                          bytes(vraw[i * vs:(i + 1) * vs]), flags)
             if ret < 0:
-                self._raise(ret, "update", pairs[i][0])
+                self._raise(ret, "update", key_list[i])
 
     def _delete_batch(self, keys):
         """Delete every present key of ``keys``; return how many were deleted."""
         fd = self.fd
         keys = list(keys)
         ks = self._ksize
-        raw = bytearray(len(keys) * ks)
-        for i, k in enumerate(keys):
-            self._kc.pack_into(raw, i * ks, k)
+        raw = memoryview(self._kc.encode_many(keys)).cast("B")
         n = len(keys)
         deleted = 0
         start = 0
@@ -689,6 +745,41 @@ class Map:
             elif ret != -errno.ENOENT:
                 self._raise(ret, "delete")
         return deleted
+
+
+_lookup_elem = lib.bpf_map_lookup_elem
+_chain = itertools.chain.from_iterable
+_starmap = itertools.starmap
+_update_elem = lib.bpf_map_update_elem
+
+
+def _fast_encoder(codec):
+    """``codec.encode``, short-circuited to ``struct.pack`` for plain ints
+    (falling back to the codec, which names the error, for anything else)."""
+    st = getattr(codec, "_st", None)
+    if isinstance(codec, IntCodec) and st is not None:
+        pack, slow = st.pack, codec.encode
+
+        def encode(value):
+            if value.__class__ is int:
+                try:
+                    return pack(value)
+                except struct.error:
+                    pass
+            return slow(value)
+        return encode
+    return codec.encode
+
+
+def _fast_decoder(codec):
+    """A function decoding one value at offset 0 of a buffer."""
+    st = getattr(codec, "_st", None)
+    if isinstance(codec, (IntCodec, FloatCodec)) and st is not None:
+        unpack = st.unpack_from
+        return lambda buf: unpack(buf)[0]
+    if isinstance(codec, PerCpuCodec) and codec._st is not None:
+        return codec._st.unpack_from
+    return codec.decode
 
 
 class _NoBatch(Exception):

@@ -161,17 +161,26 @@ class HashMap(_PerType, Map, collections.abc.MutableMapping):
         up (the pairs before that point are written).
         """
         if isinstance(other, collections.abc.Mapping):
-            pairs = list(other.items())
+            keys, values = list(other.keys()), list(other.values())
         elif hasattr(other, "keys"):
-            pairs = [(k, other[k]) for k in other.keys()]
+            keys = list(other.keys())
+            values = [other[k] for k in keys]
         else:
-            pairs = []
+            keys, values = [], []
             for item in other:
                 if not isinstance(item, (tuple, list)) or len(item) != 2:
                     raise TypeError("update() takes a mapping or (key, value) pairs")
-                pairs.append(item)
-        pairs.extend(kwargs.items())
-        self._update_batch(pairs)
+                keys.append(item[0])
+                values.append(item[1])
+        if kwargs:
+            keys.extend(kwargs.keys())
+            values.extend(kwargs.values())
+        if len(keys) != len(values):  # a mapping changed while we read it
+            raise RuntimeError("the mapping changed size during update()")
+        if keys:
+            self._update_batch_kv(keys, values)
+        else:
+            self.fd  # noqa: B018 - raise on a closed map
 
     def clear(self):
         """Remove every entry (BPF_MAP_LOOKUP_AND_DELETE_BATCH, or key by key)."""

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""pybpfmap benchmarks: every figure is a ratio against libbpf called from C
+on the same kind of map, measured in the same run, pinned to the same CPU.
+
+    python benchmarks/run.py [--quick] [--markdown]
+
+Builds benchmarks/baseline.c against the libbpf pybpfmap was built with,
+then, for each row, runs the C baseline and the Python equivalent in turn
+(median of REPS runs, ns per entry) and prints the ratio and the target.
+"""
+import argparse
+import gc
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+BUILD = os.path.join(HERE, ".build")
+CPU = 0
+
+import pybpfmap as bm  # noqa: E402
+
+STRUCT48 = ("struct rec48 { __u64 a; __u32 b; __u32 c; "
+            "struct { __u64 x; __u64 y; } in; __u64 d[2]; }")
+
+
+def build_baseline():
+    os.makedirs(BUILD, exist_ok=True)
+    exe = os.path.join(BUILD, "baseline")
+    src = os.path.join(HERE, "baseline.c")
+    libdir = os.path.join(TOP, "build", "libbpf")
+    if os.environ.get("PYBPFMAP_LIBBPF") == "system":
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libbpf"], check=True,
+                               capture_output=True, text=True).stdout.split()
+    else:
+        flags = [f"-I{libdir}/include", f"{libdir}/obj/libbpf.a", "-lelf", "-lz"]
+    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+        subprocess.run(["gcc", "-O2", "-o", exe, src, *flags], check=True)
+    return exe
+
+
+def c_baseline(exe, op, entries, ops, reps):
+    out = subprocess.run([exe, op, str(entries), str(ops), str(reps)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return float(out[1])
+
+
+def median_ns(fn, n, reps):
+    samples = []
+    for _ in range(reps):
+        gc.collect()
+        t0 = time.perf_counter_ns()
+        fn()
+        samples.append((time.perf_counter_ns() - t0) / n)
+    return statistics.median(samples)
+
+
+def filled_hash(entries, value="__u64", map_type=bm.MapType.HASH):
+    m = bm.Map.create(map_type, "__u32", value, entries)
+    if value == "__u64":
+        m.update({i: i * 3 for i in range(entries)})
+    return m
+
+
+# ----------------------------------------------------------------- the rows
+
+def row_hash_lookup(entries, ops, reps):
+    m = filled_hash(entries)
+    keys = [i % entries for i in range(ops)]
+
+    def run():
+        for k in keys:
+            m[k]
+    return median_ns(run, ops, reps)
+
+
+def row_hash_update(entries, ops, reps):
+    m = bm.HashMap.create(key="__u32", value="__u64", max_entries=entries)
+    keys = [i % entries for i in range(ops)]
+
+    def run():
+        for k in keys:
+            m[k] = k
+    return median_ns(run, ops, reps)
+
+
+def row_items(entries, ops, reps):
+    m = filled_hash(entries)
+    return median_ns(lambda: dict(m.items()), entries, reps)
+
+
+def row_update(entries, ops, reps):
+    m = bm.HashMap.create(key="__u32", value="__u64", max_entries=entries)
+    d = {i: i * 3 for i in range(entries)}
+    return median_ns(lambda: m.update(d), entries, reps)
+
+
+def row_to_numpy(entries, ops, reps):
+    m = filled_hash(entries)
+    if not hasattr(m, "to_numpy"):
+        return None
+    return median_ns(m.to_numpy, entries, reps)
+
+
+def row_array_lookup(entries, ops, reps):
+    a = bm.ArrayMap.create(value="__u64", max_entries=entries)
+    keys = [i % entries for i in range(ops)]
+
+    def run():
+        for k in keys:
+            a[k]
+    return median_ns(run, ops, reps)
+
+
+def row_percpu_lookup(entries, ops, reps):
+    m = bm.PerCpuHashMap.create(key="__u32", value="__u64", max_entries=entries)
+    m.update({i: i for i in range(entries)})
+    keys = [i % entries for i in range(ops)]
+
+    def run():
+        for k in keys:
+            m[k]
+    return median_ns(run, ops, reps)
+
+
+def row_struct_lookup(entries, ops, reps):
+    try:
+        m = bm.HashMap.create(key="__u32", value=STRUCT48, max_entries=entries)
+    except (ValueError, TypeError, ImportError):
+        return None
+    m.update({i: {"a": i, "b": 1, "c": 2, "in": {"x": 3, "y": 4}, "d": (5, 6)}
+              for i in range(entries)})
+    keys = [i % entries for i in range(ops)]
+
+    def run():
+        for k in keys:
+            m[k]
+    return median_ns(run, ops, reps)
+
+
+_MEM_CHILD = r"""
+import gc, resource, sys, tracemalloc
+import pybpfmap as bm
+n = int(sys.argv[1])
+m = bm.HashMap.create(key="__u32", value="__u64", max_entries=n)
+m.update({i: i * 3 for i in range(n)})
+gc.collect()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# the size of the resulting dict, measured by building it from a plain dict
+tracemalloc.start()
+ref = {i: i * 3 for i in range(n)}
+ref_size = tracemalloc.get_traced_memory()[0]
+tracemalloc.stop()
+del ref
+gc.collect()
+import os
+with open("/proc/self/statm") as f:
+    before = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+tracemalloc.start()
+d = dict(m.items())
+cur, peak = tracemalloc.get_traced_memory()
+print(peak, ref_size, len(d))
+"""
+
+
+def row_memory(entries, ops, reps):
+    out = subprocess.run([sys.executable, "-c", _MEM_CHILD, str(entries)], check=True,
+                         capture_output=True, text=True).stdout.split()
+    peak, ref_size, n = map(int, out)
+    assert n == entries
+    return peak / ref_size
+
+
+ROWS = [
+    # name, python row, C op, target ratio, description
+    ("hash_lookup", row_hash_lookup, "hash_lookup", 1.5, "m[k] hash lookup, u32 -> u64, hit"),
+    ("hash_update", row_hash_update, "hash_update", 1.5, "m[k] = v hash update"),
+    ("items", row_items, "hash_batch_lookup", 1.5, "dict(m.items()) vs C batch lookup"),
+    ("update", row_update, "hash_batch_update", 1.5, "m.update(d) vs C batch update"),
+    ("to_numpy", row_to_numpy, "hash_batch_lookup", 1.15, "m.to_numpy() vs C batch lookup"),
+    ("array_lookup", row_array_lookup, "array_lookup", 1.8, "a[i] array lookup"),
+    ("struct_lookup", row_struct_lookup, "struct_lookup", 2.0,
+     "48-byte nested struct lookup vs C lookup + memcpy"),
+    ("percpu_lookup", row_percpu_lookup, "percpu_hash_lookup", 1.6,
+     "per-CPU hash lookup, tuple result"),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="100k entries, fewer reps")
+    ap.add_argument("--markdown", action="store_true", help="print a markdown table")
+    ap.add_argument("--only", help="comma-separated row names")
+    args = ap.parse_args()
+    os.sched_setaffinity(0, {CPU})
+    entries = 100_000 if args.quick else 1_000_000
+    ops = 50_000 if args.quick else 200_000
+    reps = 3 if args.quick else 5
+    exe = build_baseline()
+    only = set(args.only.split(",")) if args.only else None
+    print(f"pybpfmap {bm.__version__} on libbpf {bm.libbpf_version()}; Python {sys.version.split()[0]}; "
+          f"{entries} entries, {ops} ops per run, median of {reps}, CPU {CPU}")
+    results = []
+    for name, row, c_op, target, desc in ROWS:
+        if only and name not in only:
+            continue
+        c_ns = c_baseline(exe, c_op, entries, ops, reps)
+        py_ns = row(entries, ops, reps)
+        gc.collect()
+        if py_ns is None:
+            results.append((desc, c_ns, None, None, target))
+            print(f"{desc:<52} C {c_ns:8.1f} ns  pybpfmap: not available")
+            continue
+        ratio = py_ns / c_ns
+        results.append((desc, c_ns, py_ns, ratio, target))
+        mark = "ok" if ratio <= target else "MISSED"
+        print(f"{desc:<52} C {c_ns:8.1f} ns  pybpfmap {py_ns:8.1f} ns  "
+              f"{ratio:5.2f}x (target <= {target}x) {mark}", flush=True)
+    if not only or "memory" in only:
+        mem = row_memory(entries, ops, reps)
+        results.append(("memory: peak of dict(m.items()) / size of the dict", None, None, mem, 1.3))
+        print(f"{'memory: peak of dict(m.items()) / dict size':<52} {mem:5.2f}x (target <= 1.3x) "
+              f"{'ok' if mem <= 1.3 else 'MISSED'}")
+    if args.markdown:
+        print("\n| work | C ns/entry | pybpfmap ns/entry | ratio | target |")
+        print("|---|---:|---:|---:|---:|")
+        for desc, c_ns, py_ns, ratio, target in results:
+            c = f"{c_ns:.0f}" if c_ns else "-"
+            p = f"{py_ns:.0f}" if py_ns else "-"
+            r = f"{ratio:.2f}x" if ratio else "n/a"
+            print(f"| {desc} | {c} | {p} | {r} | <= {target}x |")
+
+
+if __name__ == "__main__":
+    main()
