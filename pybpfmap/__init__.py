@@ -13,7 +13,7 @@ from .errors import (BpfError, BpfPermissionError, KeyExistsError, LoadError,
                      MapFullError)
 from .maps import (ArrayMap, ArrayOfMaps, HashMap, HashOfMaps, LruHashMap, LruPerCpuHashMap, Map, MapInfo,
                    PerCpuArrayMap, PerCpuHashMap, maps, possible_cpus)
-from .maps import LpmTrieMap, QueueMap, StackMap, BloomFilterMap, ProgArrayMap
+from .maps import LpmTrieMap, QueueMap, StackMap, BloomFilterMap, ProgArrayMap, StackTraceMap
 from .object import BpfObject, Link, MapSpec, Program, TestRun, load
 
 __all__ = [
@@ -25,4 +25,6 @@ __all__ = [
     "ArrayMap", "PerCpuArrayMap", "ArrayOfMaps", "HashOfMaps",
     "BpfObject", "MapSpec", "Program", "Link", "TestRun", "load",
 ]
-__all__ += ["LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap"]
+__all__ += ["LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap", "StackTraceMap"]
+from .maps import RingBuf, UserRingBuf
+__all__ += ["RingBuf", "UserRingBuf"]

@@ -15,3 +15,7 @@ from .bloom import BloomFilterMap
 __all__ += ["QueueMap", "StackMap", "BloomFilterMap"]
 from .prog_array import ProgArrayMap
 __all__ += ["ProgArrayMap"]
+from .stack_trace import StackTraceMap
+__all__ += ["StackTraceMap"]
+from .ringbuf import RingBuf, UserRingBuf
+__all__ += ["RingBuf", "UserRingBuf"]
