@@ -4,7 +4,7 @@ import operator
 
 from .._ffi import ffi, lib
 from ..enums import MapType, UpdateFlags
-from .base import Map
+from .base import Map, _lookup_ss
 from .hash import _PerType
 
 __all__ = ["ArrayMap"]
@@ -47,6 +47,7 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
     _default_key = "__u32"
     _index_keys = True
     _batch_ok = True
+    _plain_ops = True  # lookup()/set() below only normalise the index
     __hash__ = None
 
     def __len__(self):
@@ -68,7 +69,16 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
 
     def __getitem__(self, i):
         if i.__class__ is int and 0 <= i < self._info.max_entries:
-            return Map.lookup(self, i)  # the common case, checked already
+            fd = self._fd
+            if self._ss and fd >= 0:  # integer values: by value through C
+                value = _lookup_ss(fd, i, 4, self._vsize)
+                if value:
+                    return value if value <= self._vmax else value - self._vmod
+                err = ffi.errno
+                if not err:
+                    return 0
+                self._raise(-err, "lookup")
+            return Map.lookup(self, i) if self._plain_ops else self.lookup(i)
         if isinstance(i, slice):
             return self._get_slice(i)
         return Map.lookup(self, self._index(i))
@@ -97,7 +107,9 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
 
     def __setitem__(self, i, value):
         if i.__class__ is int and 0 <= i < self._info.max_entries:
-            return Map.set(self, i, value)  # the common case, checked already
+            if self._plain_ops:
+                return Map.set(self, i, value)  # the common case, checked already
+            return self.set(i, value)
         if isinstance(i, slice):
             idx = range(*i.indices(self._info.max_entries))
             if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
@@ -108,7 +120,7 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
                                  f"values, got {len(values)} (array maps cannot resize)")
             self._update_batch(zip(idx, values))
             return
-        Map.set(self, self._index(i), value)
+        self.set(self._index(i), value)
 
     def __delitem__(self, i):
         raise TypeError("array map elements cannot be deleted; assign a zero value instead")

@@ -147,12 +147,17 @@ class Map:
     _batch_ok = False
     #: keys are always __u32 indices (arrays): typed so even without BTF
     _index_keys = False
+    #: element access may take the scalar fast path (``_ss``); a subclass
+    #: that overrides lookup() or set() loses it unless it says otherwise
+    _plain_ops = True
     _registry = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for t in cls.__dict__.get("_map_types", ()):
             Map._registry[t] = cls
+        if ("lookup" in cls.__dict__ or "set" in cls.__dict__) and "_plain_ops" not in cls.__dict__:
+            cls._plain_ops = False
 
     # ------------------------------------------------------------------ setup
 
@@ -185,12 +190,28 @@ class Map:
     def _set_kc(self, codec):
         self._key_codec = codec
         self._kenc = _fast_encoder(codec)
+        self._klo, self._khi, self._kmask = _scalar_range(codec)
+        self._set_ss()
 
     def _set_vc(self, codec):
         self._value_codec = codec
         self._venc = _fast_encoder(codec)
         self._vdec = _fast_decoder(codec)
         self._pool = []
+        self._vlo, self._vhi, self._vmask = _scalar_range(codec)
+        # decoding: values above _vmax are negative (two's complement)
+        if self._vmask is not None and self._vlo < 0:
+            self._vmax, self._vmod = self._vhi, self._vmask + 1
+        else:
+            self._vmax, self._vmod = 1 << 64, 0
+        self._set_ss()
+
+    def _set_ss(self):
+        """Scalar fast paths: ``_sk`` when the key is a plain integer of 1, 2,
+        4 or 8 bytes (passed to C by value, no key buffer), ``_ss`` when the
+        value is one too (returned by value: no buffers at all)."""
+        self._sk = self._plain_ops and getattr(self, "_kmask", None) is not None
+        self._ss = self._sk and getattr(self, "_vmask", None) is not None
 
     _kc = property(lambda self: self._key_codec, _set_kc)
     _vc = property(lambda self: self._value_codec, _set_vc)
@@ -748,6 +769,9 @@ class Map:
 
 
 _lookup_elem = lib.bpf_map_lookup_elem
+_lookup_ss = lib.pybpfmap_lookup_ss
+_lookup_sk = lib.pybpfmap_lookup_sk
+_update_ss = lib.pybpfmap_update_ss
 _chain = itertools.chain.from_iterable
 _starmap = itertools.starmap
 _update_elem = lib.bpf_map_update_elem
@@ -769,6 +793,14 @@ def _fast_encoder(codec):
             return slow(value)
         return encode
     return codec.encode
+
+
+def _scalar_range(codec):
+    """``(lowest, highest, mask)`` of a plain 1/2/4/8-byte integer codec,
+    else ``(None, None, None)`` (bools, enums, floats, records, bytes)."""
+    if type(codec) is IntCodec and codec.size in (1, 2, 4, 8):
+        return codec.min, codec.max, (1 << (8 * codec.size)) - 1
+    return None, None, None
 
 
 def _fast_decoder(codec):
