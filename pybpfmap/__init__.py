@@ -28,3 +28,7 @@ __all__ = [
 __all__ += ["LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap", "StackTraceMap"]
 from .maps import RingBuf, UserRingBuf
 __all__ += ["RingBuf", "UserRingBuf"]
+from .maps import PerfEventArray
+__all__ += ["PerfEventArray"]
+from .maps import ArenaMap, MmapArrayMap
+__all__ += ["ArenaMap", "MmapArrayMap"]

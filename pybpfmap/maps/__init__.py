@@ -19,3 +19,7 @@ from .stack_trace import StackTraceMap
 __all__ += ["StackTraceMap"]
 from .ringbuf import RingBuf, UserRingBuf
 __all__ += ["RingBuf", "UserRingBuf"]
+from .perf import PerfEventArray
+__all__ += ["PerfEventArray"]
+from .mmap import ArenaMap, MmapArrayMap
+__all__ += ["ArenaMap", "MmapArrayMap"]
