@@ -14,6 +14,7 @@ from .errors import (BpfError, BpfPermissionError, KeyExistsError, LoadError,
 from .maps import (ArrayMap, ArrayOfMaps, HashMap, HashOfMaps, LruHashMap, LruPerCpuHashMap, Map, MapInfo,
                    PerCpuArrayMap, PerCpuHashMap, maps, possible_cpus)
 from .maps import LpmTrieMap, QueueMap, StackMap, BloomFilterMap, ProgArrayMap, StackTraceMap
+from .maps import SkStorageMap, TaskStorageMap, InodeStorageMap, CgroupStorageMap
 from .object import BpfObject, Link, MapSpec, Program, TestRun, load
 
 __all__ = [
@@ -25,7 +26,8 @@ __all__ = [
     "ArrayMap", "PerCpuArrayMap", "ArrayOfMaps", "HashOfMaps",
     "BpfObject", "MapSpec", "Program", "Link", "TestRun", "load",
 ]
-__all__ += ["LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap", "StackTraceMap"]
+__all__ += ["LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap", "StackTraceMap",
+            "SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap"]
 from .maps import RingBuf, UserRingBuf
 __all__ += ["RingBuf", "UserRingBuf"]
 from .maps import PerfEventArray

@@ -23,3 +23,5 @@ from .perf import PerfEventArray
 __all__ += ["PerfEventArray"]
 from .mmap import ArenaMap, MmapArrayMap
 __all__ += ["ArenaMap", "MmapArrayMap"]
+from .storage import SkStorageMap, TaskStorageMap, InodeStorageMap, CgroupStorageMap
+__all__ += ["SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap"]
