@@ -12,22 +12,11 @@ import contextlib
 import os
 
 from ..enums import MapFlags, MapType, UpdateFlags
+from ._fds import as_fd
 from .base import Map
 from .hash import HashMap
 
 __all__ = ["SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap"]
-
-
-def _fd(obj, what):
-    """``obj`` as an fd: an int, or anything with ``fileno()``."""
-    if hasattr(obj, "fileno") and not isinstance(obj, int):
-        obj = obj.fileno()
-    if isinstance(obj, bool) or not isinstance(obj, int):
-        raise TypeError(f"a {what} key is a file descriptor or an object with fileno(), "
-                        f"not {type(obj).__name__}")
-    if not 0 <= obj < 1 << 31:
-        raise ValueError(f"{obj} is not a file descriptor")
-    return obj
 
 
 def _open(path, flags, what):
@@ -62,7 +51,7 @@ class _LocalStorage(HashMap):
 
     def _open_key(self, key):
         """``(fd, owned)`` for ``key``; ``owned`` fds are closed after use."""
-        return _fd(key, self._kind), False
+        return as_fd(key, f"a {self._kind} key"), False
 
     @contextlib.contextmanager
     def _key_fd(self, key):
@@ -143,7 +132,7 @@ class TaskStorageMap(_LocalStorage):
         if not hasattr(key, "fileno"):
             raise TypeError(f"a task key is a pid or an object whose fileno() is a pidfd, "
                             f"not {type(key).__name__}")
-        return _fd(key, self._kind), False
+        return as_fd(key, f"a {self._kind} key"), False
 
 
 class InodeStorageMap(_LocalStorage):
