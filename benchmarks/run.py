@@ -69,14 +69,18 @@ def filled_hash(entries, value="__u64", map_type=bm.MapType.HASH):
 
 # ----------------------------------------------------------------- the rows
 
-def row_hash_lookup(entries, ops, reps):
-    m = filled_hash(entries)
+def lookups(m, entries, ops, reps):
+    """ns per ``m[k]`` over ``ops`` keys cycling through the map."""
     keys = [i % entries for i in range(ops)]
 
     def run():
         for k in keys:
             m[k]
     return median_ns(run, ops, reps)
+
+
+def row_hash_lookup(entries, ops, reps):
+    return lookups(filled_hash(entries), entries, ops, reps)
 
 
 def row_hash_update(entries, ops, reps):
@@ -109,38 +113,20 @@ def row_to_numpy(entries, ops, reps):
 
 def row_array_lookup(entries, ops, reps):
     a = bm.ArrayMap.create(value="__u64", max_entries=entries)
-    keys = [i % entries for i in range(ops)]
-
-    def run():
-        for k in keys:
-            a[k]
-    return median_ns(run, ops, reps)
+    return lookups(a, entries, ops, reps)
 
 
 def row_percpu_lookup(entries, ops, reps):
     m = bm.PerCpuHashMap.create(key="__u32", value="__u64", max_entries=entries)
     m.update({i: i for i in range(entries)})
-    keys = [i % entries for i in range(ops)]
-
-    def run():
-        for k in keys:
-            m[k]
-    return median_ns(run, ops, reps)
+    return lookups(m, entries, ops, reps)
 
 
 def row_struct_lookup(entries, ops, reps):
-    try:
-        m = bm.HashMap.create(key="__u32", value=STRUCT48, max_entries=entries)
-    except (ValueError, TypeError, ImportError):
-        return None
+    m = bm.HashMap.create(key="__u32", value=STRUCT48, max_entries=entries)
     m.update({i: {"a": i, "b": 1, "c": 2, "in": {"x": 3, "y": 4}, "d": (5, 6)}
               for i in range(entries)})
-    keys = [i % entries for i in range(ops)]
-
-    def run():
-        for k in keys:
-            m[k]
-    return median_ns(run, ops, reps)
+    return lookups(m, entries, ops, reps)
 
 
 _MEM_CHILD = r"""
@@ -191,11 +177,36 @@ ROWS = [
 ]
 
 
+def scaling(exe, reps):
+    """ns per entry of items(), update() and to_numpy() from 1k to 1M
+    entries, each next to the C batch operation at the same size."""
+    sizes = [1_000, 10_000, 100_000, 1_000_000]
+    rows = [("dict(m.items())", row_items, "hash_batch_lookup"),
+            ("m.update(d)", row_update, "hash_batch_update"),
+            ("m.to_numpy()", row_to_numpy, "hash_batch_lookup")]
+    print("\nscaling, ns per entry (pybpfmap / C = ratio):")
+    print(f"{'entries':<18}" + "".join(f"{n:>22,}" for n in sizes))
+    table = []
+    for name, row, c_op in rows:
+        cells = []
+        for n in sizes:
+            py = row(n, 0, reps)
+            c = c_baseline(exe, c_op, n, 0, reps)
+            cells.append((py, c))
+            gc.collect()
+        table.append((name, cells))
+        print(f"{name:<18}" + "".join(
+            f"{py:8.0f} /{c:5.0f} = {py / c:4.2f}" if py else f"{'-':>22}" for py, c in cells),
+            flush=True)
+    return sizes, table
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100k entries, fewer reps")
     ap.add_argument("--markdown", action="store_true", help="print a markdown table")
     ap.add_argument("--only", help="comma-separated row names")
+    ap.add_argument("--no-scaling", action="store_true", help="skip the 1k..1M scaling table")
     args = ap.parse_args()
     os.sched_setaffinity(0, {CPU})
     entries = 100_000 if args.quick else 1_000_000
@@ -226,6 +237,7 @@ def main():
         results.append(("memory: peak of dict(m.items()) / size of the dict", None, None, mem, 1.3))
         print(f"{'memory: peak of dict(m.items()) / dict size':<52} {mem:5.2f}x (target <= 1.3x) "
               f"{'ok' if mem <= 1.3 else 'MISSED'}")
+    scale = None if (args.no_scaling or only) else scaling(exe, reps)
     if args.markdown:
         print("\n| work | C ns/entry | pybpfmap ns/entry | ratio | target |")
         print("|---|---:|---:|---:|---:|")
@@ -234,6 +246,13 @@ def main():
             p = f"{py_ns:.0f}" if py_ns else "-"
             r = f"{ratio:.2f}x" if ratio else "n/a"
             print(f"| {desc} | {c} | {p} | {r} | <= {target}x |")
+        if scale:
+            sizes, table = scale
+            print("\n| ns per entry (ratio to C) | " + " | ".join(f"{n:,}" for n in sizes) + " |")
+            print("|---|" + "---:|" * len(sizes))
+            for name, cells in table:
+                print(f"| `{name}` | " + " | ".join(
+                    f"{py:.0f} ({py / c:.2f}x)" if py else "-" for py, c in cells) + " |")
 
 
 if __name__ == "__main__":
