@@ -77,17 +77,54 @@ def missing_capability():
     return "CAP_BPF"
 
 
-def _permission_hint(op):
+_WRITE_OPS = frozenset({"update", "insert", "replace", "delete", "update_batch", "delete_batch",
+                        "freeze", "push", "write"})
+_READ_OPS = frozenset({"lookup", "get_next_key", "lookup_batch", "peek"})
+_READ_WRITE_OPS = frozenset({"pop", "lookup_and_delete", "lookup_and_delete_batch"})
+
+
+def _fd_state(map):
+    """``(access mode, frozen)`` of a map's fd from /proc/self/fdinfo, or Nones.
+
+    The kernel keeps BPF_F_RDONLY/BPF_F_WRONLY on the file descriptor (its
+    O_ACCMODE), not in the map's flags, so that is where to look.
+    """
+    fd = getattr(map, "_fd", -1)
+    if not isinstance(fd, int) or fd < 0:
+        return None, None
+    mode = frozen = None
+    try:
+        with open(f"/proc/self/fdinfo/{fd}") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key == "flags":
+                    mode = int(value.strip(), 8) & os.O_ACCMODE
+                elif key == "frozen":
+                    frozen = value.strip() == "1"
+    except (OSError, ValueError):
+        pass
+    return mode, frozen
+
+
+def _permission_hint(op, map=None):
     missing = missing_capability()
     if missing:
         return (f"this process lacks {missing} (run as root, or grant CAP_BPF; "
                 f"some operations also need CAP_SYS_ADMIN or CAP_PERFMON)")
-    if op in ("update", "delete", "pop", "lookup_and_delete", "update_batch",
-              "delete_batch", "lookup_and_delete_batch", "freeze", "push"):
-        return "the map is frozen, or this file descriptor is read-only"
-    if op in ("lookup", "get_next_key", "lookup_batch", "peek"):
+    if op not in _WRITE_OPS | _READ_OPS | _READ_WRITE_OPS:
+        return "the kernel refused it; it may need CAP_SYS_ADMIN besides CAP_BPF"
+    mode, frozen = _fd_state(map)
+    if mode == os.O_RDONLY and op not in _READ_OPS:
+        return ("the map is read-only from user space: this file descriptor was "
+                "created or opened with BPF_F_RDONLY")
+    if mode == os.O_WRONLY and op not in _WRITE_OPS:
+        return ("the map is write-only from user space: this file descriptor was "
+                "created or opened with BPF_F_WRONLY")
+    if frozen and op not in _READ_OPS:
+        return "the map is frozen: user space can no longer change it"
+    if op in _READ_OPS:
         return "this file descriptor is write-only"
-    return "the kernel refused it; it may need CAP_SYS_ADMIN besides CAP_BPF"
+    return "the map is frozen, or this file descriptor is read-only"
 
 
 def raise_errno(err, op, what="", *, map=None, hint=None):
@@ -103,7 +140,7 @@ def raise_errno(err, op, what="", *, map=None, hint=None):
     cls = BpfError
     if err in (_errno.EPERM, _errno.EACCES):
         cls = BpfPermissionError
-        hint = hint or _permission_hint(op)
+        hint = hint or _permission_hint(op, map)
     elif err == _errno.EEXIST and op in ("insert", "update"):
         cls = KeyExistsError
     if hint:
