@@ -31,3 +31,8 @@ int pybpfmap_perfbuf_new(int map_fd, size_t page_cnt, struct pybpfmap_events *ev
                          struct perf_buffer **out);
 int pybpfmap_user_ringbuf_write(struct user_ring_buffer *rb, const void *data, __u32 size,
                                 int timeout_ms);
+
+/* Shared mappings at a chosen address (helpers.c), for ARENA maps whose
+ * address is fixed by map_extra (Python's mmap cannot take an address). */
+void *pybpfmap_mmap_shared(void *addr, size_t len, int prot, int fd, int *err);
+int pybpfmap_munmap(void *addr, size_t len);

@@ -185,3 +185,23 @@ static int pybpfmap_user_ringbuf_write(struct user_ring_buffer *rb, const void *
     user_ring_buffer__submit(rb, slot);
     return 0;
 }
+
+/* ---- shared mappings at a given address (ARENA maps with map_extra) ---- */
+#include <sys/mman.h>
+
+/* mmap(addr, len, prot, MAP_SHARED, fd, 0); NULL with *err = errno on failure. */
+static void *pybpfmap_mmap_shared(void *addr, size_t len, int prot, int fd, int *err)
+{
+    void *p = mmap(addr, len, prot, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        *err = errno;
+        return NULL;
+    }
+    *err = 0;
+    return p;
+}
+
+static int pybpfmap_munmap(void *addr, size_t len)
+{
+    return munmap(addr, len) ? -errno : 0;
+}

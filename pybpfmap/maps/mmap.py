@@ -12,6 +12,7 @@ last of them is released.
 import errno
 import mmap as _mmap
 
+from .._ffi import ffi, lib
 from ..enums import MapFlags, MapType
 from ..errors import raise_errno
 from .array import ArrayMap
@@ -27,32 +28,44 @@ def _round_up(n, to):
 
 
 class _Mapping:
-    """One shared mapping of a map fd: the ``mmap`` and the view over it."""
+    """One shared mapping of a map fd, unmapped when the last view of it goes.
 
-    def __init__(self, fd, length, view_length, what):
+    ``view`` is a ``memoryview`` over the mapped bytes; the mapping lives as
+    long as any view (or numpy array) made from it, even after the map is
+    closed, so dropping the mapping object never leaves a view dangling.
+    """
+
+    def __init__(self, fd, length, view_length, what, addr=0):
         self.writable = True
-        try:
-            mm = _mmap.mmap(fd, length, _mmap.MAP_SHARED, _mmap.PROT_READ | _mmap.PROT_WRITE)
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.EACCES):
-                raise_errno(exc.errno, "mmap", what)
-            # frozen, BPF_F_RDONLY_PROG, or a read-only fd: map it read-only
-            try:
-                mm = _mmap.mmap(fd, length, _mmap.MAP_SHARED, _mmap.PROT_READ)
-            except OSError as exc2:
-                raise_errno(exc2.errno, "mmap", what)
+        ptr = self._map(fd, length, _mmap.PROT_READ | _mmap.PROT_WRITE, addr)
+        if isinstance(ptr, int):
+            if ptr not in (errno.EPERM, errno.EACCES):
+                raise_errno(ptr, "mmap", what)
+            # frozen, or BPF_F_RDONLY_PROG: the kernel allows a read-only mapping
+            ptr2 = self._map(fd, length, _mmap.PROT_READ, addr)
+            if isinstance(ptr2, int):
+                hint = None
+                if ptr2 == errno.EINVAL:
+                    # a read-only fd turns MAP_SHARED into a private mapping,
+                    # which bpf maps refuse
+                    ptr2 = ptr
+                    hint = ("a map whose file descriptor is read-only (BPF_F_RDONLY) "
+                            "cannot be memory-mapped; read it with lookups")
+                raise_errno(ptr2, "mmap", what, hint=hint)
+            ptr = ptr2
             self.writable = False
-        self.mmap = mm
-        view = memoryview(mm)[:view_length]
+        view = memoryview(ffi.buffer(ptr, view_length))
         self.view = view if self.writable else view.toreadonly()
 
-    def close(self):
-        """Unmap when no view is exported any more; otherwise leave it to them."""
-        try:
-            self.view.release()
-            self.mmap.close()
-        except BufferError:
-            pass  # numpy arrays or slices still use it: unmapped when they go
+    @staticmethod
+    def _map(fd, length, prot, addr):
+        """The mapped pointer (freed by munmap when unreferenced), or an errno."""
+        err = ffi.new("int *")
+        p = lib.pybpfmap_mmap_shared(ffi.cast("void *", addr), length, prot, fd, err)
+        if p == ffi.NULL:
+            return err[0]
+        return ffi.gc(ffi.cast("char *", p), lambda q, n=length: lib.pybpfmap_munmap(q, n),
+                      size=length)
 
 
 class MmapArrayMixin:
@@ -111,9 +124,7 @@ class MmapArrayMixin:
                           strides=(self.value_stride,))
 
     def close(self):
-        if self._mapping is not None:
-            self._mapping.close()
-            self._mapping = None
+        self._mapping = None  # unmapped once no view handed out is left
         super().close()
 
 
@@ -173,11 +184,10 @@ class ArenaMap(Map):
         on first touch).  Raises ``BpfError`` when the kernel refuses."""
         fd = self.fd
         if self._mapping is None:
-            self._mapping = _Mapping(fd, self.size, self.size, self._what())
+            self._mapping = _Mapping(fd, self.size, self.size, self._what(),
+                                     addr=self._info.map_extra)
         return self._mapping.view
 
     def close(self):
-        if self._mapping is not None:
-            self._mapping.close()
-            self._mapping = None
+        self._mapping = None  # unmapped once no view handed out is left
         super().close()
