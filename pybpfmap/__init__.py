@@ -15,6 +15,8 @@ from .maps import (ArrayMap, ArrayOfMaps, HashMap, HashOfMaps, LruHashMap, LruPe
                    PerCpuArrayMap, PerCpuHashMap, maps, possible_cpus)
 from .maps import LpmTrieMap, QueueMap, StackMap, BloomFilterMap, ProgArrayMap, StackTraceMap
 from .maps import SkStorageMap, TaskStorageMap, InodeStorageMap, CgroupStorageMap
+from .maps import (CgroupArrayMap, CpuMap, CpumapValue, DevMap, DevMapHash, DevmapValue,
+                   ReuseportSockArray, SockHash, SockMap, XskMap)
 from .object import BpfObject, Link, MapSpec, Program, TestRun, load
 
 __all__ = [
@@ -27,7 +29,9 @@ __all__ = [
     "BpfObject", "MapSpec", "Program", "Link", "TestRun", "load",
 ]
 __all__ += ["LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap", "StackTraceMap",
-            "SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap"]
+            "SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap",
+            "DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap", "SockMap", "SockHash",
+            "ReuseportSockArray", "CgroupArrayMap"]
 from .maps import RingBuf, UserRingBuf
 __all__ += ["RingBuf", "UserRingBuf"]
 from .maps import PerfEventArray

@@ -25,3 +25,7 @@ from .mmap import ArenaMap, MmapArrayMap
 __all__ += ["ArenaMap", "MmapArrayMap"]
 from .storage import SkStorageMap, TaskStorageMap, InodeStorageMap, CgroupStorageMap
 __all__ += ["SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap"]
+from .net import (CgroupArrayMap, CpuMap, CpumapValue, DevMap, DevMapHash, DevmapValue,
+                  ReuseportSockArray, SockHash, SockMap, XskMap)
+__all__ += ["DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap", "SockMap", "SockHash",
+            "ReuseportSockArray", "CgroupArrayMap"]
