@@ -30,8 +30,8 @@ __all__ = [
 ]
 __all__ += ["LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap", "StackTraceMap",
             "SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap",
-            "DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap", "SockMap", "SockHash",
-            "ReuseportSockArray", "CgroupArrayMap"]
+            "DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap",
+            "SockMap", "SockHash", "ReuseportSockArray", "CgroupArrayMap"]
 from .maps import RingBuf, UserRingBuf
 __all__ += ["RingBuf", "UserRingBuf"]
 from .maps import PerfEventArray

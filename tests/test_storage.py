@@ -60,7 +60,8 @@ def case(request, closing, tmp_path):
     kind = request.param
     if kind == "sk":
         m = bm.SkStorageMap.create("__u64")
-        keys = closing(socket.socket()), closing(socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)).fileno()
+        udp6 = closing(socket.socket(socket.AF_INET6, socket.SOCK_DGRAM))
+        keys = closing(socket.socket()), udp6.fileno()
     elif kind == "task":
         m = bm.TaskStorageMap.create("__u64")
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -27,5 +27,5 @@ from .storage import SkStorageMap, TaskStorageMap, InodeStorageMap, CgroupStorag
 __all__ += ["SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap"]
 from .net import (CgroupArrayMap, CpuMap, CpumapValue, DevMap, DevMapHash, DevmapValue,
                   ReuseportSockArray, SockHash, SockMap, XskMap)
-__all__ += ["DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap", "SockMap", "SockHash",
-            "ReuseportSockArray", "CgroupArrayMap"]
+__all__ += ["DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap",
+            "SockMap", "SockHash", "ReuseportSockArray", "CgroupArrayMap"]

@@ -208,13 +208,15 @@ class LpmTrieMap(HashMap):
             key = (self._kc.max_prefixlen, bytes(address))
         elif isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
             if fam is None or not isinstance(address, fam):
-                raise ValueError(f"this trie holds {self._kc.describe()}s, not {type(address).__name__}")
+                raise ValueError(f"this trie holds {self._kc.describe()}s, "
+                                 f"not {type(address).__name__}")
             key = (self._kc.max_prefixlen, address.packed)
         elif isinstance(address, str) and fam is not None and "/" not in address:
             try:
                 key = (self._kc.max_prefixlen, fam(address).packed)
             except ValueError as exc:
-                raise ValueError(f"{address!r} is not an {fam.__name__[:4]} address: {exc}") from None
+                raise ValueError(f"{address!r} is not an {fam.__name__[:4]} address: "
+                                 f"{exc}") from None
         else:
             key = address
         try:

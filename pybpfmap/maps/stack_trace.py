@@ -96,8 +96,9 @@ class _StackCodec(Codec):
 
     def _decode_build_ids(self, buf, offset):
         frames = []
+        step = _BUILD_ID_FRAME.size
         for i in range(self.depth):
-            status, build_id, off = _BUILD_ID_FRAME.unpack_from(buf, offset + i * _BUILD_ID_FRAME.size)
+            status, build_id, off = _BUILD_ID_FRAME.unpack_from(buf, offset + i * step)
             if status == _BPF_STACK_BUILD_ID_VALID:
                 frames.append(BuildIdFrame(build_id, off))
             elif status == _BPF_STACK_BUILD_ID_IP:
