@@ -68,6 +68,13 @@ class _Mapping:
                       size=length)
 
 
+def _require_mmapable(m):
+    m.fd  # noqa: B018 - raise on a closed map
+    if not m._info.flags & MapFlags.MMAPABLE:
+        raise TypeError(f"{m._what()} was not created with MapFlags.MMAPABLE, "
+                        f"so it cannot be memory-mapped")
+
+
 class MmapArrayMixin:
     """``memory`` and ``to_numpy()`` for ARRAY maps created with ``MapFlags.MMAPABLE``.
 
@@ -76,12 +83,6 @@ class MmapArrayMixin:
     """
 
     _mapping = None
-
-    def _require_mmapable(self):
-        self.fd  # noqa: B018 - raise on a closed map
-        if not self._info.flags & MapFlags.MMAPABLE:
-            raise TypeError(f"{self._what()} was not created with MapFlags.MMAPABLE, "
-                            f"so it cannot be memory-mapped")
 
     @property
     def value_stride(self):
@@ -98,7 +99,7 @@ class MmapArrayMixin:
         ``TypeError`` for a map without ``MapFlags.MMAPABLE``, and
         ``BpfError`` when the kernel refuses the mapping (Linux 5.5+).
         """
-        self._require_mmapable()
+        _require_mmapable(self)
         if self._mapping is None:
             size = self.value_stride * self._info.max_entries
             self._mapping = _Mapping(self.fd, _round_up(size, PAGE_SIZE), size, self._what())
@@ -111,6 +112,7 @@ class MmapArrayMixin:
         Writes to the array go straight to the map.  Raises ``ImportError``
         without numpy, ``TypeError`` without ``MapFlags.MMAPABLE``.
         """
+        _require_mmapable(self)
         from .._numpy import dtype_of, numpy
         np = numpy()
         mem = self.memory
