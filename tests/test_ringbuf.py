@@ -500,3 +500,29 @@ def test_user_ringbuf_create_and_close(fd_count):
         u.write(6)
     with pytest.raises(ValueError):
         bm.UserRingBuf.create(1000)
+
+
+def test_threads_reading_together_get_each_event_once(obj, rb):
+    rb.event_type = EVENT
+    for base in range(1, 6):
+        produce(obj, 2000, base=base)
+    got = [[] for _ in range(4)]
+
+    def by_events(out):
+        out.extend(tuple(e) for e in rb.events(timeout=0.2))
+
+    def by_read(out):
+        while True:
+            batch = rb.read(timeout=0.2)
+            if not batch:
+                return
+            out.extend(tuple(e) for e in batch)
+
+    threads = [threading.Thread(target=fn, args=(out,))
+               for fn, out in zip([by_events, by_read, by_events, by_read], got)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    seen = [e for out in got for e in out]
+    assert sorted(seen) == sorted(e for base in range(1, 6) for e in expected(2000, base))

@@ -364,10 +364,19 @@ class EventReader(Map):
         """
         _timeout_ms(timeout)
         with self._lock:
-            out = list(self._pending)
-            self._pending.clear()
+            out = self._take_pending()
             out += self._collect(0 if out else timeout)
         return out
+
+    def _take_pending(self):
+        # popleft is atomic, so an events() loop in another thread (which pops
+        # without the lock) can never get an event that is also returned here
+        pending, out = self._pending, []
+        try:
+            while True:
+                out.append(pending.popleft())
+        except IndexError:
+            return out
 
     def events(self, timeout=None):
         """Iterate over events as they come, waiting for each up to
@@ -380,12 +389,15 @@ class EventReader(Map):
     def _iter_events(self, timeout):
         pending = self._pending
         while True:
-            with self._lock:
-                if not pending:
-                    pending.extend(self._collect(timeout))
-                    if not pending:
-                        return
+            try:
                 ev = pending.popleft()
+            except IndexError:
+                with self._lock:
+                    if not pending:
+                        pending.extend(self._collect(timeout))
+                        if not pending:
+                            return
+                continue
             yield ev
 
     def __iter__(self):
@@ -400,14 +412,16 @@ class EventReader(Map):
         loop = asyncio.get_running_loop()
         pending = self._pending
         while True:
-            with self._lock:
+            try:
+                ev = pending.popleft()
+            except IndexError:
+                with self._lock:
+                    if not pending:
+                        pending.extend(self._collect(0))
                 if not pending:
-                    pending.extend(self._collect(0))
-                ev = pending.popleft() if pending else _NOTHING
-            if ev is not _NOTHING:
-                yield ev
+                    await self._readable(loop)
                 continue
-            await self._readable(loop)
+            yield ev
 
     async def _readable(self, loop):
         fd = self.fileno()
@@ -460,7 +474,7 @@ class EventReader(Map):
                 dtype = dtype_of(t)
             dtype = np.dtype(dtype)
             size = dtype.itemsize
-            pending = list(self._pending)
+            pending = self._take_pending()
             self._fill(0 if pending else timeout)
             events = self._events
             n = events.count
@@ -474,11 +488,8 @@ class EventReader(Map):
                 lib.pybpfmap_events_pack(events, ffi.cast("char *", raw.ctypes.data)
                                          + len(pending) * size, size)
                 lib.pybpfmap_events_clear(events)
-            self._pending.clear()
         return out
 
-
-_NOTHING = object()
 
 
 def _check_ring_size(max_entries):
