@@ -91,6 +91,9 @@ class MapSpec:
         self._obj = obj
         self._ptr = ptr
         self.name = _cstr(lib.bpf_map__name(ptr))
+        # libbpf drops the BTF ids of some map types (queue, stack, devmap,
+        # sockmap ...) at load, so remember what the object declared
+        self._btf_ids = (lib.bpf_map__btf_key_type_id(ptr), lib.bpf_map__btf_value_type_id(ptr))
 
     def _live(self):
         self._obj._check_open()
@@ -179,11 +182,11 @@ class MapSpec:
 
     @property
     def key_type(self):
-        return self._obj._btf_type(lib.bpf_map__btf_key_type_id(self._ptr))
+        return self._obj._btf_type(self._btf_ids[0])
 
     @property
     def value_type(self):
-        return self._obj._btf_type(lib.bpf_map__btf_value_type_id(self._ptr))
+        return self._obj._btf_type(self._btf_ids[1])
 
     def __repr__(self):
         tname = getattr(self.type, "name", self.type)

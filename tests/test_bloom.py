@@ -128,6 +128,6 @@ def test_shared_with_program(bpf_obj):
         assert check.test_run(packet).retval == 0
         seen.add(1234)  # Python adds, the program finds it
         assert check.test_run(packet).retval == 1
-        inbox.push(u32.pack(99))
+        inbox.push(99)
         assert obj.programs["relay"].test_run(bytes(64)).retval == 99
         assert 99 in seen  # the program adds, Python finds it

@@ -150,6 +150,8 @@ class Map:
     #: element access may take the scalar fast path (``_ss``); a subclass
     #: that overrides lookup() or set() loses it unless it says otherwise
     _plain_ops = True
+    #: whether the kernel takes value BTF for a keyless map of this class
+    _btf_values = True
     _registry = {}
 
     def __init_subclass__(cls, **kwargs):
@@ -289,11 +291,12 @@ class Map:
                 inner_fd = _check_uint(inner_map, "inner_map (a Map or fd)", (1 << 31) - 1)
         what = f"map {name!r}" if name else "map"
         btf = None
-        # The kernel refuses BTF that types only one of a non-empty key and
-        # value (EINVAL), so a map with a raw key or raw value gets none.
-        if (key_type is not None or value_type is not None) \
-                and (key_type is not None or key_size == 0) \
-                and (value_type is not None or value_size == 0):
+        # The kernel refuses BTF that types only one of a key and a value
+        # (EINVAL); keyless maps take value-only BTF where their type allows it
+        # (bloom filter, not queue/stack: see _btf_values).
+        klass = Map._registry.get(map_type, Map)
+        if value_type is not None and (
+                key_type is not None or (key_size == 0 and klass._btf_values)):
             btf = _btf_for_map(key_type, value_type)
         try:
             fd = _bpf.map_create(

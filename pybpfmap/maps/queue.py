@@ -4,11 +4,10 @@
 the mapping operations of :class:`Map` raise ``TypeError``.
 """
 import errno
-import os
 
 from .._ffi import ffi, lib
 from ..enums import MapFlags, MapType, UpdateFlags
-from .base import Map, as_type
+from .base import Map
 
 __all__ = ["QueueMap", "StackMap"]
 
@@ -19,22 +18,14 @@ class _KeylessMap(Map):
 
     __iter__ = None  # iter() raises TypeError: there are no keys
     _verbs = "its own methods"
-    #: whether the kernel accepts BTF for this type's values
-    _btf_values = True
-
     @classmethod
     def _create_keyless(cls, value, max_entries, name, flags, numa_node, map_extra=0):
         if value is None:
             raise TypeError(f"{cls.__name__}.create() needs a value type")
-        if cls._btf_values:
-            return Map.create(cls._default_type, None, value, max_entries, name=name,
-                              flags=flags, numa_node=numa_node, map_extra=map_extra)
-        # the kernel refuses BTF without a key type for this map type (EINVAL):
-        # create it untyped, and type the values on the Python side only
-        value_type, size = as_type(value, "value")
-        with Map.create(cls._default_type, None, size, max_entries, name=name, flags=flags,
-                        numa_node=numa_node, map_extra=map_extra) as raw:
-            return Map._wrap(os.dup(raw.fd), None, value_type, typed_from_btf=False)
+        # Map.create types the values on the Python side even where the
+        # kernel takes no BTF for them (queue, stack: _btf_values)
+        return Map.create(cls._default_type, None, value, max_entries, name=name,
+                          flags=flags, numa_node=numa_node, map_extra=map_extra)
 
     def _update(self, value, flags, op):
         fd = self.fd
