@@ -4,6 +4,8 @@ import shutil
 import subprocess
 
 import pytest
+
+from conftest import need
 from hypothesis import strategies as st
 
 from pybpfmap.btf import types as T
@@ -22,8 +24,7 @@ FLOATS = ["float", "double"]
 
 
 def clang_or_skip():
-    if CLANG is None:
-        pytest.skip("clang is not installed")
+    need(CLANG is not None, "clang is not installed")
     return CLANG
 
 

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from conftest import kernel_lacks, need
+
 from pybpfmap import btf as B
 from pybpfmap._ffi import ffi, lib
 from pybpfmap.btf import builder, reader
@@ -141,7 +143,9 @@ def test_from_kernel_id_vmlinux_and_module():
     assert vm.base is None and len(vm) == len(B.Spec.vmlinux())
     mods = [(i, n) for i, n in objs if n != "vmlinux"]
     if not mods:
-        pytest.skip("no kernel module with BTF is loaded on this machine")
+        if not os.path.exists("/proc/modules"):
+            kernel_lacks("loadable modules (no /proc/modules: CONFIG_MODULES=n), so no module BTF")
+        need(False, "no kernel module with BTF is loaded (modprobe one, e.g. veth)")
     mid, mname = mods[0]
     mod = B.Spec.from_kernel_id(mid)
     assert mod.base is B.Spec.vmlinux()
@@ -259,8 +263,7 @@ def fds():
 
 
 def bpftool_dump(map_id):
-    if BPFTOOL is None:
-        pytest.skip("bpftool is not installed")
+    need(BPFTOOL is not None, "bpftool is not installed")
     out = subprocess.run([BPFTOOL, "-j", "map", "dump", "id", str(map_id)],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)
