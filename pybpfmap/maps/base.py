@@ -377,6 +377,28 @@ class Map:
         return (f"<{type(self).__name__} {self._info.name!r} id={self._info.id} "
                 f"type={tname} key={kt} value={vt} max_entries={self.max_entries}>")
 
+    # Notebook and data views; the bodies live in pybpfmap.display and pybpfmap.data.
+    def _repr_html_(self):
+        from .. import display
+        return display.render_html(self)
+
+    def _repr_pretty_(self, p, cycle):
+        from .. import display
+        display.repr_pretty(self, p, cycle)
+
+    def to_numpy(self):
+        """Every entry as a numpy structured array with fields ``key`` and
+        ``value`` (dtypes from the types; see :mod:`pybpfmap.data`), read with
+        batch lookups.  Raises ``ImportError`` without numpy."""
+        from .. import data
+        return data.to_numpy(self)
+
+    def to_pandas(self, percpu="long"):
+        """Every entry as a ``pandas.DataFrame``, struct fields as columns
+        (nested fields dotted); see :func:`pybpfmap.data.to_pandas`."""
+        from .. import data
+        return data.to_pandas(self, percpu)
+
     # ------------------------------------------------------------- lifetime
 
     def close(self):
