@@ -158,3 +158,21 @@ def test_lock_without_spin_lock_is_einval(made):
         m.set(1, 2, flags=LOCK)
     assert exc.value.errno == errno.EINVAL
     assert 1 not in m
+
+
+def test_lock_errors_say_a_spin_lock_is_needed(made):
+    m = hashmap(made)
+    m[1] = 2
+    with pytest.raises(bm.BpfError, match="bpf_spin_lock"):
+        m.set(1, 3, flags=LOCK)
+    with pytest.raises(bm.BpfError, match="bpf_spin_lock"):
+        m.lookup(1, flags=LOCK)
+    assert m[1] == 2
+
+
+@pytest.mark.parametrize("name", ["locked", "locked_arr"])
+def test_lock_lookup_reads_under_the_lock(lock_obj, name):
+    m = lock_obj.maps[name]
+    m.set(0, {"tag": 2, "a": 5, "b": 6}, flags=LOCK)
+    v = m.lookup(0, flags=LOCK)
+    assert (v.tag, v.a, v.b) == (2, 5, 6)

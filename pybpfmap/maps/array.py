@@ -3,7 +3,7 @@ import collections.abc
 import operator
 
 from .._ffi import ffi, lib
-from ..enums import MapType, UpdateFlags
+from ..enums import MapFlags, MapType, UpdateFlags
 from .base import Map, _lookup_ss
 from .hash import _PerType
 
@@ -48,6 +48,14 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
     _index_keys = True
     _batch_ok = True
     _plain_ops = True  # lookup()/set() below only normalise the index
+    #: the class for MMAPABLE arrays (set by .mmap, which builds on this one)
+    _mmap_class = None
+
+    @classmethod
+    def _class_for(cls, info):
+        if cls is ArrayMap and cls._mmap_class and info.flags & MapFlags.MMAPABLE:
+            return cls._mmap_class
+        return cls
     __hash__ = None
 
     def __len__(self):
@@ -172,10 +180,10 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
             key = self._index(key)
         return super().set(key, value, flags)
 
-    def lookup(self, key):
+    def lookup(self, key, flags=0):
         if isinstance(key, int) and not isinstance(key, bool):
             n = self._info.max_entries
             if not -n <= key < n:
                 raise IndexError(f"array map index out of range (0..{n - 1})")
             key %= n
-        return super().lookup(key)
+        return super().lookup(key, flags)

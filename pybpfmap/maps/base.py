@@ -30,6 +30,7 @@ _U32_MAX = (1 << 32) - 1
 _U64_MAX = (1 << 64) - 1
 #: Entries per batch syscall (the kernel copies at most this many at once).
 BATCH_ENTRIES = 4096
+_LOCK_HINT = "BPF_F_LOCK needs a value type holding a struct bpf_spin_lock"
 #: Errnos meaning "this kernel or map type has no batch operations".
 _NO_BATCH = frozenset({errno.EOPNOTSUPP, ENOTSUPP, errno.ENOSYS})
 
@@ -187,6 +188,12 @@ class Map:
         # close that number again later
         self._finalizer = weakref.finalize(self, os.close, fd)
 
+    @classmethod
+    def _class_for(cls, info):
+        """The class for a map of this type with ``info`` (flags may refine
+        it: an MMAPABLE array gets ``memory``)."""
+        return cls
+
     # The key and value codecs.  Setting one (subclasses may) also sets the
     # fast encode/decode functions the element operations use.
     def _set_kc(self, codec):
@@ -245,7 +252,7 @@ class Map:
             if fallback_raw:
                 key_type = _usable(key_type, info.key_size)
                 value_type = _usable(value_type, info.value_size)
-            klass = Map._registry.get(info.type, Map)
+            klass = Map._registry.get(info.type, Map)._class_for(info)
             if not issubclass(klass, cls) and cls is not Map:
                 raise TypeError(f"map {info.name!r} (id {info.id}) is a {info.type!r} map, "
                                 f"not one for {cls.__name__}")
@@ -465,8 +472,12 @@ class Map:
             cdata = ffi.new("char[]", max(self._vsize, 1))
             return cdata, ffi.buffer(cdata, self._vsize)
 
-    def lookup(self, key):
-        """Return the value stored under ``key``; ``KeyError`` if there is none."""
+    def lookup(self, key, flags=0):
+        """Return the value stored under ``key``; ``KeyError`` if there is none.
+
+        ``flags=UpdateFlags.LOCK`` reads a value holding a ``struct
+        bpf_spin_lock`` under that lock (BPF_F_LOCK, Linux 5.1+).
+        """
         fd = self._fd
         if fd < 0:
             raise ValueError("operation on a closed map")
@@ -476,7 +487,14 @@ class Map:
             pair = pool.pop()
         except IndexError:
             pair = self._value_buffer()
-        ret = _lookup_elem(fd, kb, pair[0])
+        if flags:
+            _check_uint(int(flags), "flags", _U64_MAX)
+            ret = lib.bpf_map_lookup_elem_flags(fd, kb, pair[0], flags)
+            if ret == -errno.EINVAL and flags & UpdateFlags.LOCK:
+                pool.append(pair)
+                raise_errno(errno.EINVAL, "lookup", self._what(), map=self, hint=_LOCK_HINT)
+        else:
+            ret = _lookup_elem(fd, kb, pair[0])
         if ret:
             pool.append(pair)
             self._raise(ret, "lookup", key)
@@ -501,6 +519,8 @@ class Map:
         kb = self._kenc(key)
         vb = self._venc(value)
         ret = _update_elem(fd, kb, vb, flags)
+        if ret == -errno.EINVAL and flags & UpdateFlags.LOCK:
+            raise_errno(errno.EINVAL, "update", self._what(), map=self, hint=_LOCK_HINT)
         if ret:
             # ENOENT means KeyError only for EXIST; EEXIST (NOEXIST) names the key
             self._raise(ret, "update",

@@ -134,25 +134,16 @@ class MmapArrayMap(MmapArrayMixin, ArrayMap):
     """An ARRAY map with :attr:`memory` and :meth:`to_numpy` (needs
     ``MapFlags.MMAPABLE`` at creation; the others raise ``TypeError``)."""
 
-    # Registered for ARRAY so that Map.create/from_* give this class to maps
-    # with MMAPABLE; __new__ hands every other array back as a plain
-    # ArrayMap.  (Interim: a `_class_for(info)` hook in Map._wrap would do
-    # this choice without __new__.)
-    _map_types = (MapType.ARRAY,)
-
-    def __new__(cls, fd=None, info=None, *args, **kwargs):
-        if cls is MmapArrayMap and info is not None and not info.flags & MapFlags.MMAPABLE:
-            plain = ArrayMap.__new__(ArrayMap)
-            plain.__init__(fd, info, *args, **kwargs)  # not called for another class
-            return plain
-        return super().__new__(cls)
-
     @classmethod
     def create(cls, key=None, value=None, max_entries=None, name=None,
                flags=MapFlags.MMAPABLE, numa_node=None, inner_map=None, map_extra=0):
         """Create an ARRAY map, memory-mappable unless ``flags`` says otherwise."""
         return super().create(key, value, max_entries, name=name, flags=flags,
                               numa_node=numa_node, inner_map=inner_map, map_extra=map_extra)
+
+
+# Map.create/from_* give MMAPABLE arrays this class (ArrayMap._class_for)
+ArrayMap._mmap_class = MmapArrayMap
 
 
 class ArenaMap(Map):
