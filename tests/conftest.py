@@ -121,3 +121,18 @@ def tracefs():
         subprocess.run(["mount", "-t", "tracefs", "nodev", root], check=False)
     need(os.path.exists(os.path.join(root, "events")), "tracefs is not mounted at /sys/kernel/tracing")
     return root
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under PYBPFMAP_REQUIRE_KERNEL=1, any skip that is not a kernel feature
+    this kernel lacks (kernel_lacks) is a failure: CI must not hide a missing
+    privilege, mount, tool or Python package behind a skip."""
+    outcome = yield
+    report = outcome.get_result()
+    if not REQUIRE or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if "this kernel (" not in reason:
+        report.outcome = "failed"
+        report.longrepr = f"PYBPFMAP_REQUIRE_KERNEL=1 forbids this skip: {reason}"
