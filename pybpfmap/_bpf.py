@@ -50,7 +50,21 @@ def map_info(fd, what=""):
     if ret == -errno.EINVAL:
         raise BpfError(errno.EINVAL, f"file descriptor {fd} is not a BPF map", op="info")
     check(ret, "get_info", what or f"fd {fd}")
+    # The kernel answers GET_INFO_BY_FD for programs, BTF and links too (with
+    # their own info struct): only the fd's inode tells a map from those.
+    kind = _fd_kind(fd)
+    if kind is not None and kind != "anon_inode:bpf-map":
+        raise BpfError(errno.EINVAL, f"file descriptor {fd} is not a BPF map "
+                       f"(it is {kind.partition(':')[2] or kind})", op="info")
     return info
+
+
+def _fd_kind(fd):
+    """What /proc says fd is ('anon_inode:bpf-map' ...), or None without /proc."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
 
 
 def map_get_fd_by_id(map_id, open_flags=0):
