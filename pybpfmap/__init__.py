@@ -38,3 +38,5 @@ from .maps import PerfEventArray
 __all__ += ["PerfEventArray"]
 from .maps import ArenaMap, MmapArrayMap
 __all__ += ["ArenaMap", "MmapArrayMap"]
+from . import hist, programs
+__all__ += ["hist", "programs"]

@@ -28,14 +28,14 @@ max_elements = 16
 # -- one value as text -----------------------------------------------------------------
 
 def _bytes_text(b):
-    """Printable text for ``b`` when it is printable UTF-8, else hex."""
+    """``b`` as text when it is printable UTF-8, else as ``0x`` and hex digits."""
     try:
         s = b.decode("utf-8")
     except UnicodeDecodeError:
         s = None
     if s is not None and s.isprintable():
         return s
-    return b.hex(" ")
+    return "0x" + b.hex()
 
 
 def cell_text(v):
@@ -142,8 +142,9 @@ def _is_array(m):
 
 def table(m, limit=max_rows):
     """The first ``limit`` entries of ``m`` (all with ``None``) as
-    ``(columns, rows)``: ``rows`` are lists of leaf values (or :class:`PerCpu`)
-    in column order.  Raises what iterating the map raises."""
+    ``(columns, rows, nkeys)``: ``rows`` are lists of leaf values (or
+    :class:`PerCpu`) in column order, the first ``nkeys`` columns are the
+    key's.  Raises what iterating the map raises."""
     percpu = isinstance(m._vc, PerCpuCodec)
     items = m.items()
     if limit is not None:
@@ -175,7 +176,7 @@ def table(m, limit=max_rows):
     for kc, vc in zip(kcols_all, vcols_all):
         kd, vd = dict(kc), dict(vc)
         rows.append([kd.get(n, "") for n in knames] + [vd.get(n, "") for n in vnames])
-    return columns, rows
+    return columns, rows, len(knames)
 
 
 def _type_text(t, size):
@@ -250,7 +251,7 @@ def render_text(m, limit=max_rows):
     if reason is not None:
         lines.append(f"(entries cannot be listed: {reason})")
         return "\n".join(lines)
-    columns, rows = result
+    columns, rows, _ = result
     if not rows:
         lines.append("(empty)")
         return "\n".join(lines)
@@ -295,7 +296,7 @@ def render_html(m, limit=max_rows):
     if reason is not None:
         parts.append(f"<p><i>entries cannot be listed: {html.escape(reason)}</i></p></div>")
         return "".join(parts)
-    columns, rows = result
+    columns, rows, _ = result
     if not rows:
         parts.append("<p><i>empty</i></p></div>")
         return "".join(parts)
