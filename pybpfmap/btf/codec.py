@@ -219,7 +219,15 @@ class FloatCodec(Codec):
     def encode_many(self, values):
         for v in values:
             self._check(v)
-        return array.array(self.fmt, values)
+        out = array.array(self.fmt, values)
+        if self.fmt == "f":  # array('f') stores a too large double as inf, silently
+            for v, got in zip(values, out):
+                if got in (_INF, -_INF) and v not in (_INF, -_INF):
+                    raise OverflowError(f"{v} does not fit in {self.describe()}")
+        return out
+
+
+_INF = float("inf")
 
 
 class CharArrayCodec(Codec):
@@ -331,7 +339,15 @@ class PerCpuCodec(Codec):
                     return [encode(value)] * self.ncpus
                 except (TypeError, ValueError, OverflowError):
                     raise exc from None
-        return [encode(value)] * self.ncpus
+        try:
+            return [encode(value)] * self.ncpus
+        except TypeError:
+            if isinstance(value, (list, tuple)) and _all_encode(encode, value):
+                # values meant one per CPU, but not as many as there are CPUs
+                raise ValueError(f"a per-CPU {self.elem.describe()} takes {self.ncpus} values "
+                                 f"(one per possible CPU) or a single value for all, "
+                                 f"got a sequence of {len(value)}") from None
+            raise
 
     def pack_into(self, buf, offset, value):
         esize, stride = self.elem.size, self.stride
@@ -340,6 +356,15 @@ class PerCpuCodec(Codec):
             buf[start:start + esize] = data
             if stride != esize:
                 buf[start + esize:start + stride] = bytes(stride - esize)
+
+
+def _all_encode(encode, values):
+    try:
+        for v in values:
+            encode(v)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
 
 
 # Compilers for the kinds handled elsewhere (records, enums): kind -> fn(type).
