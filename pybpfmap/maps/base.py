@@ -107,6 +107,9 @@ def as_type(spec, role="type"):
         raise TypeError(f"{role} must be a size, a C type string or a btf.Type, "
                         f"not {type(spec).__name__}")
     codec = compile_type(t)
+    if codec.size > _U32_MAX:
+        raise ValueError(f"{role} type {spec if isinstance(spec, str) else T.c_name(t)!r} is "
+                         f"{codec.size} bytes, more than a map {role} can hold")
     return t, codec.size
 
 
