@@ -8,7 +8,7 @@ import errno
 import os
 
 from ._ffi import ffi, lib
-from .errors import BpfError, check, raise_errno
+from .errors import BpfError, check, needs_for_map, raise_errno
 
 BPF_FS_MAGIC = 0xCAFE4A11
 
@@ -39,7 +39,7 @@ def map_create(map_type, name, key_size, value_size, max_entries, *, flags=0,
         opts.numa_node = numa_node
     cname = name.encode() if name else ffi.NULL
     fd = lib.bpf_map_create(map_type, cname, key_size, value_size, max_entries, opts)
-    return check(fd, "create", what)
+    return check(fd, "create", what, needs=needs_for_map(map_type))
 
 
 def map_info(fd, what=""):
@@ -131,10 +131,17 @@ def obj_get(path, open_flags=0):
     if magic >= 0 and magic != BPF_FS_MAGIC:
         raise BpfError(errno.EINVAL, f"{path!r} is not on a bpf file system (bpffs), "
                        f"so it cannot be a pinned BPF object", op="from_pin")
+    if os.path.isdir(path):
+        raise BpfError(errno.EISDIR, f"{path!r} is a directory, not a pinned BPF object",
+                       op="from_pin")
     opts = ffi.new("struct bpf_obj_get_opts *")
     opts.sz = ffi.sizeof("struct bpf_obj_get_opts")
     opts.file_flags = open_flags
     fd = lib.bpf_obj_get_opts(os.fsencode(path), opts)
+    if fd == -errno.EACCES:  # BPF_OBJ_GET checks the pin's file mode, not capabilities
+        raise_errno(errno.EACCES, "from_pin", repr(path),
+                    hint="the pin's file permissions do not let this user open it "
+                         "(chmod the pin, or run as its owner)")
     return check(fd, "from_pin", repr(path))
 
 

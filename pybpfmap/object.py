@@ -15,7 +15,8 @@ import weakref
 from . import _log
 from ._ffi import ffi, lib
 from .enums import MapFlags, MapType, map_type
-from .errors import BpfError, LoadError, check, raise_errno
+from .errors import (BpfError, LoadError, check, needs_for_map, needs_for_programs,
+                     raise_errno)
 from .maps.base import Map, _check_uint
 
 __all__ = ["BpfObject", "MapSpec", "Program", "Link", "TestRun", "load"]
@@ -441,7 +442,11 @@ class BpfObject:
             err = -ret if -ret < 4000 else errno.EINVAL
             vlog = _log.verifier_log(text)
             if not vlog and err in (errno.EPERM, errno.EACCES):
-                raise_errno(err, "load", f"object {self.name!r}")
+                needs = needs_for_programs([p.type for p in self._programs.values()
+                                            if p.autoload])
+                for spec in self._specs.values():
+                    needs += tuple(c for c in needs_for_map(int(spec.type)) if c not in needs)
+                raise_errno(err, "load", f"object {self.name!r}", needs=needs)
             if vlog:
                 prog = next((p.name for p in self._programs.values()
                              if f"prog '{p.name}': -- BEGIN PROG LOAD LOG" in text), "?")

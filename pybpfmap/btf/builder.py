@@ -9,6 +9,7 @@ care.  :func:`load_for_map` builds and loads the BTF a map is created with
 import errno as _errno
 
 from .._ffi import ffi, lib
+from .. import _log
 from ..errors import BpfError, check, raise_errno
 from . import types as T
 
@@ -289,7 +290,8 @@ def load_for_map(key_type, value_type):
     kernel rejects the BTF (BTF loading needs Linux 4.18; CAP_BPF).
     """
     btf, ids = _build([key_type, value_type], True)
-    err = lib.btf__load_into_kernel(btf)
+    with _log.capture():  # the failure is raised below, not printed to stderr too
+        err = lib.btf__load_into_kernel(btf)
     if err < 0:
         log = _kernel_log(btf)
         what = f"BTF for key {T.c_name(key_type) if key_type is not None else '-'}, " \
