@@ -249,12 +249,12 @@ def to_numpy(m):
 def _leaf_columns(arr, name, out):
     """Append ``(column name, 1-d array)`` pairs for ``arr`` (fields dotted,
     array elements as ``name[i]``)."""
-    if arr.dtype.names:
-        for field in arr.dtype.names:
-            _leaf_columns(arr[field], f"{name}.{field}" if name else field, out)
-    elif arr.ndim > 1:
+    if arr.ndim > 1:
         for i in range(arr.shape[1]):
             _leaf_columns(arr[:, i], f"{name}[{i}]", out)
+    elif arr.dtype.names:
+        for field in arr.dtype.names:
+            _leaf_columns(arr[field], f"{name}.{field}" if name else field, out)
     else:
         out.append((name, arr))
 

@@ -176,6 +176,11 @@ def table(m, limit=max_rows):
     for kc, vc in zip(kcols_all, vcols_all):
         kd, vd = dict(kc), dict(vc)
         rows.append([kd.get(n, "") for n in knames] + [vd.get(n, "") for n in vnames])
+    if limit is None or len(rows) < limit:  # every entry: show them in key order
+        try:
+            rows.sort(key=lambda r: r[:len(knames)])
+        except TypeError:
+            pass
     return columns, rows, len(knames)
 
 
