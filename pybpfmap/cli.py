@@ -94,9 +94,13 @@ def _cmd_dump(args):
             items = m.items()
             if args.limit is not None:
                 items = itertools.islice(items, args.limit)
-            out = [{"key": jsonable(k), "value": jsonable(v)} for k, v in items]
-            json.dump(out, sys.stdout, indent=1)
-            print()
+            # one entry per line, written as the map is read
+            sep = "\n "
+            sys.stdout.write("[")
+            for k, v in items:
+                sys.stdout.write(sep + json.dumps({"key": jsonable(k), "value": jsonable(v)}))
+                sep = ",\n "
+            sys.stdout.write("\n]\n" if sep != "\n " else "]\n")
             return 0
         columns, rows, _ = table(m, limit=args.limit)
         if not rows:
