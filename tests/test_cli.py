@@ -175,3 +175,36 @@ def test_bundled_program_cache_is_reused(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no bundled BPF program"):
         programs.source("nope")
     assert "syscount" in programs.available()
+
+
+def test_watch_on_a_terminal_redraws_with_rich(stats_map):
+    pytest.importorskip("rich")
+    import pty
+    import select
+    master, slave = pty.openpty()
+    env = dict(os.environ, COLUMNS="120", LINES="40", TERM="xterm")
+    proc = subprocess.Popen([sys.executable, "-m", "pybpfmap", "watch", stats_map.name,
+                             "--interval", "0.2", "--count", "3"],
+                            stdin=slave, stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    assert proc.wait(timeout=30) == 0, proc.stderr.read()
+    text = out.decode(errors="replace")
+    assert f"HashMap '{stats_map.name}'" in text and "2 entries" in text
+    assert "count/s" in text and "sshd" in text
+    assert "\x1b[" in text  # drawn in place with terminal control sequences
+    assert "---" not in text  # not the plain snapshot format
