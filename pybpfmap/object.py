@@ -73,7 +73,7 @@ def _elf_legacy_maps(data):
                 if st_shndx == maps_idx and st_name:
                     found.append(sname(symstr[2], st_name))
         return sorted(set(found))
-    except (struct.error, IndexError, ValueError):
+    except (struct.error, IndexError, ValueError, OverflowError):  # offsets past 2**63
         return None
 
 

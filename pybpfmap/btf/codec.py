@@ -102,6 +102,8 @@ class IntCodec(Codec):
     """Integers of any width and signedness: ``int`` in range."""
 
     def __init__(self, size, signed, type=None):
+        if size not in (1, 2, 4, 8, 16):  # hostile BTF can say 2 GiB (1 << 2**34 ...)
+            raise TypeError(f"integers of {size} bytes are not supported")
         self.size = size
         self.signed = signed
         self.type = type
