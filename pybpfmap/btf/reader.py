@@ -14,6 +14,7 @@ import threading
 import weakref
 
 from .._ffi import ffi, lib
+from .. import _log
 from ..errors import check, raise_errno
 from . import types as T
 
@@ -104,9 +105,12 @@ class Spec:
         cannot be read or has no BTF.
         """
         path = os.fsdecode(path)
-        btf = lib.btf__parse(path.encode(), ffi.NULL)
+        with _log.capture() as log:  # raised below rather than printed to stderr too
+            btf = lib.btf__parse(path.encode(), ffi.NULL)
         if btf == ffi.NULL:
-            _null_error("btf__parse", path)
+            err = ffi.errno or _errno.EINVAL
+            raise_errno(err if err < 4000 else _errno.EINVAL, "btf__parse", path,
+                        hint=_log.summary(log, None))
         return cls(btf, what=path)
 
     @classmethod
