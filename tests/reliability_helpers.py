@@ -10,6 +10,7 @@ under ``PYBPFMAP_SOAK=1``.
 import contextlib
 import os
 import sys
+import time
 import types
 
 import pybpfmap._ffi as _ffi
@@ -31,14 +32,15 @@ def soak(default, long):
 class _RecordingLib:
     """Stands in for ``lib``: every function that reaches the kernel is logged."""
 
-    def __init__(self, lib, calls):
+    def __init__(self, lib, calls, wrap):
         self._lib = lib
         self._calls = calls
+        self._wrap = wrap
 
     def __getattr__(self, name):
         value = getattr(self._lib, name)
         if callable(value) and name.startswith(_SYSCALL_PREFIXES):
-            return _recording(name, value, self._calls)
+            return self._wrap(name, value, self._calls)
         return value
 
 
@@ -50,10 +52,30 @@ def _recording(name, fn, calls):
     return call
 
 
-@contextlib.contextmanager
+def _timing(name, fn, calls):
+    def call(*args):
+        t0 = time.monotonic()
+        try:
+            return fn(*args)
+        finally:
+            calls.append((name, t0, time.monotonic()))
+    call.__name__ = name
+    return call
+
+
 def no_bpf_calls():
     """Yield a list that collects the names of kernel-reaching libbpf calls
     made by pybpfmap inside the block; every reference is restored after."""
+    return _swapped(_recording)
+
+
+def timed_bpf_calls():
+    """Like :func:`no_bpf_calls`, collecting ``(name, start, end)`` of each call."""
+    return _swapped(_timing)
+
+
+@contextlib.contextmanager
+def _swapped(wrap):
     lib = _ffi.lib
     by_id = {}
     for name in dir(lib):
@@ -62,7 +84,7 @@ def no_bpf_calls():
             if callable(value):
                 by_id[id(value)] = (name, value)
     calls = []
-    proxy = _RecordingLib(lib, calls)
+    proxy = _RecordingLib(lib, calls, wrap)
     saved = []
 
     def swap(namespace, setter):
@@ -72,7 +94,7 @@ def no_bpf_calls():
                 setter(attr, proxy)
             elif id(value) in by_id and by_id[id(value)][1] is value:
                 saved.append((setter, attr, value))
-                setter(attr, _recording(by_id[id(value)][0], value, calls))
+                setter(attr, wrap(by_id[id(value)][0], value, calls))
 
     for modname, module in list(sys.modules.items()):
         if not (modname == "pybpfmap" or modname.startswith("pybpfmap.")):
