@@ -160,24 +160,27 @@ class MapModel(RuleBasedStateMachine):
     @rule(data=st.data())
     def fill(self, data):
         """Write new keys until the map is full (LRU: past full, so it evicts)."""
-        new = {}
-        target = self.capacity + (2 if self.kind == "lru" else 0)
-        for _ in range(4 * self.capacity):
-            if len(self.model) + len(new) >= target:
-                break
-            k = data.draw(self.keys_strategy, label="new key")
-            if k not in self.model:
-                new[k] = self._value(data)
-        if not new:
-            return
-        self._seen.extend(k for k in new if k not in self._seen)
+        # Draw a fixed number of pairs: what the map holds may depend on the
+        # kernel (popitem's choice, LRU evictions), and the drawing must not.
+        extra = 2 if self.kind == "lru" else 0
+        drawn = [(data.draw(self.keys_strategy, label="key"), self._value(data))
+                 for _ in range(self.capacity + extra)]
+        self._seen.extend(k for k, _ in drawn if k not in self._seen)
         if self.kind == "lru":
+            new = dict(drawn)
             for k, v in new.items():
                 self.m[k] = v
             self._sync({**self.model, **new}, must=list(new)[-1:])
             return
-        self.m.update(new)
-        self.model.update(new)
+        new = {}
+        for k, v in drawn:
+            if len(self.model) + len(new) >= self.capacity:
+                break
+            if k not in self.model:
+                new[k] = v
+        if new:
+            self.m.update(new)
+            self.model.update(new)
 
     @rule(data=st.data())
     def insert(self, data):
