@@ -39,6 +39,8 @@ $(VPY):
 
 $(VENV)/.installed: $(VPY) $(BUILD_INPUTS) | deps
 	$(VPY) -m pip install -q -e '.[test]'
+	@# optional: atheris for tests/test_reliability_fuzz.py, only where PyPI has a wheel
+	-$(VPY) -m pip install -q --only-binary :all: atheris
 	$(VPY) -c "import pybpfmap; print('pybpfmap', pybpfmap.__version__, 'on libbpf', pybpfmap.libbpf_version())"
 	@touch $@
 

@@ -10,7 +10,7 @@ and friends, or ValueError/TypeError/KeyError for BTF that libbpf accepts but
 that describes no usable type).  The child writes each input to a file
 before trying it, so a crash leaves the input behind for a regression test.
 
-Bounded by time: PYBPFMAP_FUZZ_SECONDS (default 12 per target; 300 under
+Bounded by time: PYBPFMAP_FUZZ_SECONDS (default 10 per target; 300 under
 PYBPFMAP_SOAK=1).  Regression inputs found so far live in REGRESSIONS.
 """
 import os
@@ -23,7 +23,7 @@ import pytest
 from conftest import compile_bpf
 from reliability_helpers import SOAK
 
-SECONDS = float(os.environ.get("PYBPFMAP_FUZZ_SECONDS", 300 if SOAK else 12))
+SECONDS = float(os.environ.get("PYBPFMAP_FUZZ_SECONDS", 300 if SOAK else 10))
 SOURCES = ["xdp_types", "drain_writer", "ringbuf", "lpm_route", "tail_call", "spin_lock"]
 
 CHILD = r'''
@@ -236,3 +236,72 @@ def test_regression_btf_int_of_two_gib(tmp_path):
         with pytest.raises(TypeError, match="not supported"):
             compile_type(t)
         spec.close()
+
+
+# ------------------------------------------------------------------ atheris
+
+ATHERIS_CHILD = r'''
+import os, struct, sys
+import atheris
+with atheris.instrument_imports():
+    import pybpfmap as bm
+    from pybpfmap.btf import reader
+    from pybpfmap.btf.codec import compile_type
+from pybpfmap._ffi import ffi, lib
+
+OK = (bm.BpfError, ValueError, TypeError, KeyError)
+
+
+def one_input(data):
+    if not data:
+        return
+    body = data[1:]
+    if data[0] & 1:
+        try:
+            with bm.BpfObject.open(body) as obj:
+                for name in obj.maps:
+                    spec = obj.maps[name]
+                    try:
+                        spec.key_type, spec.value_type
+                    except OK:
+                        pass
+        except OK:
+            pass
+        return
+    btf = lib.btf__new(ffi.from_buffer(body), len(body)) if body else ffi.NULL
+    if btf == ffi.NULL:
+        return
+    spec = reader.Spec(btf)
+    for i in range(1, min(len(spec) + 1, 200)):
+        try:
+            compile_type(spec.type_by_id(i))
+        except OK:
+            pass
+    spec.close()
+
+
+atheris.Setup(sys.argv, one_input)
+atheris.Fuzz()
+'''
+
+
+def test_atheris_fuzz_object_and_btf(tmp_path):
+    """Coverage-guided (over pybpfmap's Python code) fuzzing with atheris, when
+    it is installed (``make venv`` installs it where PyPI has a wheel)."""
+    pytest.importorskip("atheris")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in SOURCES:
+        data = open(compile_bpf(name), "rb").read()
+        (corpus / f"{name}.o").write_bytes(b"\x01" + data)
+    seconds = max(5, int(SECONDS))
+    proc = subprocess.run(
+        [sys.executable, "-c", ATHERIS_CHILD, f"-max_total_time={seconds}", "-rss_limit_mb=3000",
+         f"-artifact_prefix={tmp_path}/", "-print_final_stats=1", str(corpus)],
+        capture_output=True, text=True, timeout=seconds * 4 + 120, preexec_fn=_limit_memory)
+    stats = [ln for ln in proc.stderr.splitlines() if ln.startswith("stat::number_of_executed_units")]
+    if proc.returncode != 0:
+        crashes = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("crash", "oom")))
+        pytest.fail(f"atheris ended with {proc.returncode}; artifacts {crashes}\n{proc.stderr[-3000:]}")
+    assert stats, proc.stderr[-2000:]
+    print(f"atheris: {stats[0].split(':')[-1].strip()} inputs in {seconds}s")
