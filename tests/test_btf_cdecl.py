@@ -182,6 +182,10 @@ FIXED = [
     "struct i { char a; int b; } __attribute__((packed)); struct t { char x; struct i y; }",
     "union u { char c[5]; int i; }; struct t { char a; union u b; short c:9; }",
     "struct t { struct t *self; char name[3]; unsigned __int128 x; }",
+    # ":0" aligns to its type even in a packed struct (found by the random test)
+    "struct t { char f1; short : 0; } __attribute__((packed))",
+    "struct t { char f1; long long : 0; char f2; } __attribute__((packed))",
+    "struct i { char f1; int : 0; char f2; }; struct t { char a; struct i b; }",
 ]
 
 

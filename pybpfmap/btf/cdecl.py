@@ -602,7 +602,9 @@ def _lay_out(specs, packed, struct_align, is_union):
         is_packed = packed or mpacked
         if bits is not None:
             if bits == 0:
-                if not is_union and not is_packed:
+                # ":0" moves to the next unit of its type even in a packed
+                # struct (clang), without raising the struct's alignment
+                if not is_union:
                     off = _round_up(off, natural * 8)
                 continue
             if is_union:
