@@ -4,8 +4,15 @@
  *   baseline OP ENTRIES OPS REPS
  *
  * OP is one of: hash_lookup hash_update hash_batch_lookup hash_batch_update
- * array_lookup percpu_hash_lookup struct_lookup.  Prints one line:
- * "OP median_ns_per_entry".  Pinned to CPU 0 like the Python side.
+ * array_lookup percpu_hash_lookup struct_lookup, or
+ *
+ *   baseline ringbuf_consume EVENTS 0 REPS OBJECT
+ *
+ * which loads OBJECT (tests/bpf/ringbuf.c), has its `produce` program emit
+ * EVENTS 16-byte events into the `events` ring buffer, and times
+ * ring_buffer__consume() with a callback that copies each event out.
+ * Prints one line: "OP median_ns_per_entry".  Pinned to CPU 0 like the
+ * Python side.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,10 +68,62 @@ static void fill(int fd, __u32 n, __u32 stride)
     free(vals);
 }
 
+struct sink {
+    char buf[16 * 1024];
+    unsigned long n;
+};
+
+static int copy_event(void *ctx, void *data, size_t size)
+{
+    struct sink *s = ctx;
+    memcpy(s->buf + (s->n++ % 1024) * 16, data, size < 16 ? size : 16);
+    return 0;
+}
+
+static int ringbuf_consume(__u32 events, int reps, const char *path)
+{
+    struct bpf_object *obj = bpf_object__open_file(path, NULL);
+    if (!obj || bpf_object__load(obj))
+        die("loading the ring buffer object", -errno);
+    struct bpf_program *prog = bpf_object__find_program_by_name(obj, "produce");
+    int map_fd = bpf_object__find_map_fd_by_name(obj, "events");
+    static struct sink sink;
+    struct ring_buffer *rb = ring_buffer__new(map_fd, copy_event, &sink, NULL);
+    if (!prog || map_fd < 0 || !rb)
+        die("ring buffer setup", -errno);
+    __u32 packet[16] = {events, 1};
+    double *samples = calloc(reps, sizeof(double));
+    for (int r = 0; r < reps; r++) {
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = sizeof(packet));
+        int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+        if (err || opts.retval != 2)
+            die("producing events", err ? err : -EIO);
+        sink.n = 0;
+        double t0 = now_ns();
+        int n = ring_buffer__consume(rb);
+        double dt = now_ns() - t0;
+        if (n < 0 || (__u32)n != events)
+            die("ring_buffer__consume", n < 0 ? n : -EIO);
+        samples[r] = dt / n;
+    }
+    qsort(samples, reps, sizeof(double), cmp_double);
+    printf("ringbuf_consume %.1f\n", samples[reps / 2]);
+    ring_buffer__free(rb);
+    bpf_object__close(obj);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 6 && !strcmp(argv[1], "ringbuf_consume")) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(0, &one);
+        sched_setaffinity(0, sizeof(one), &one);
+        return ringbuf_consume(atoi(argv[2]), atoi(argv[4]), argv[5]);
+    }
     if (argc != 5) {
-        fprintf(stderr, "usage: baseline OP ENTRIES OPS REPS\n");
+        fprintf(stderr, "usage: baseline OP ENTRIES OPS REPS [OBJECT]\n");
         return 2;
     }
     const char *op = argv[1];

@@ -14,6 +14,7 @@ import os
 import resource
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -45,8 +46,11 @@ def build_baseline():
 
 
 def c_baseline(exe, op, entries, ops, reps):
-    out = subprocess.run([exe, op, str(entries), str(ops), str(reps)], check=True,
-                         capture_output=True, text=True).stdout.split()
+    if op == "ringbuf_consume":
+        args = [exe, op, str(ringbuf_events(entries)), "0", str(reps), ringbuf_object()]
+    else:
+        args = [exe, op, str(entries), str(ops), str(reps)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.split()
     return float(out[1])
 
 
@@ -129,6 +133,53 @@ def row_struct_lookup(entries, ops, reps):
     return lookups(m, entries, ops, reps)
 
 
+EVENT16 = "struct event { __u32 seq; __u32 base; __u64 value; }"
+
+
+def ringbuf_object():
+    """tests/bpf/ringbuf.c compiled for BPF (its `produce` program emits
+    16-byte events into the 16 MiB ring `events`)."""
+    src = os.path.join(TOP, "tests", "bpf", "ringbuf.c")
+    out = os.path.join(BUILD, "ringbuf.o")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        arch = os.uname().machine
+        subprocess.run(["clang", "-g", "-O2", "-target", "bpf",
+                        f"-I/usr/include/{arch}-linux-gnu", "-c", src, "-o", out], check=True)
+    return out
+
+
+def ringbuf_events(entries):
+    return min(entries // 2, 500_000)
+
+
+def _ringbuf_row(entries, reps, read):
+    """ns per event of ``read(rb)`` after the program emitted a batch."""
+    n = ringbuf_events(entries)
+    with bm.load(ringbuf_object()) as obj:
+        rb = obj.maps["events"]
+        rb.event_type = EVENT16
+        produce = obj.programs["produce"]
+        packet = struct.pack("=II", n, 1) + bytes(56)
+        samples = []
+        for _ in range(reps):
+            assert produce.test_run(packet).retval == 2
+            gc.collect()
+            t0 = time.perf_counter_ns()
+            got = read(rb)
+            samples.append((time.perf_counter_ns() - t0) / n)
+            assert len(got) == n
+        rb.close()
+    return statistics.median(samples)
+
+
+def row_ringbuf_read(entries, ops, reps):
+    return _ringbuf_row(entries, reps, lambda rb: rb.read())
+
+
+def row_ringbuf_numpy(entries, ops, reps):
+    return _ringbuf_row(entries, reps, lambda rb: rb.read_numpy())
+
+
 _MEM_CHILD = r"""
 import gc, resource, sys, tracemalloc
 import pybpfmap as bm
@@ -174,6 +225,8 @@ ROWS = [
      "48-byte nested struct lookup vs C lookup + memcpy"),
     ("percpu_lookup", row_percpu_lookup, "percpu_hash_lookup", 1.6,
      "per-CPU hash lookup, tuple result"),
+    ("ringbuf_numpy", row_ringbuf_numpy, "ringbuf_consume", 3.0,
+     "rb.read_numpy() of 16-byte events vs C consume"),
 ]
 
 
@@ -232,6 +285,13 @@ def main():
         mark = "ok" if ratio <= target else "MISSED"
         print(f"{desc:<52} C {c_ns:8.1f} ns  pybpfmap {py_ns:8.1f} ns  "
               f"{ratio:5.2f}x (target <= {target}x) {mark}", flush=True)
+    if not only or "ringbuf_read" in only:
+        ns = row_ringbuf_read(entries, ops, reps)
+        rate = 1e9 / ns
+        results.append(("ring buffer: rb.read() of 16-byte typed events, events/s",
+                        None, ns, rate, 2e6))
+        print(f"{'rb.read() of 16-byte typed events':<52} {rate / 1e6:5.2f}M events/s "
+              f"({ns:.0f} ns each; target >= 2M/s) {'ok' if rate >= 2e6 else 'MISSED'}")
     if not only or "memory" in only:
         mem = row_memory(entries, ops, reps)
         results.append(("memory: peak of dict(m.items()) / size of the dict", None, None, mem, 1.3))
@@ -244,6 +304,9 @@ def main():
         for desc, c_ns, py_ns, ratio, target in results:
             c = f"{c_ns:.0f}" if c_ns else "-"
             p = f"{py_ns:.0f}" if py_ns else "-"
+            if "events/s" in desc:
+                print(f"| {desc} | - | {p} | {ratio / 1e6:.2f}M/s | >= {target / 1e6:.0f}M/s |")
+                continue
             r = f"{ratio:.2f}x" if ratio else "n/a"
             print(f"| {desc} | {c} | {p} | {r} | <= {target}x |")
         if scale:

@@ -11,7 +11,8 @@ void pybpfmap_install_print(void);
 long long pybpfmap_fs_magic(const char *path);
 
 /* Event collection for the ring/perf buffer readers (helpers.c): C sample
- * callbacks append records {__u32 size; __u32 cpu; data; pad to 8} to data. */
+ * callbacks append records {__u32 size; __u32 cpu; data; pad to 8} to data,
+ * or, with `fixed` set, exactly `fixed` bytes per event (a packed array). */
 struct pybpfmap_events {
     char *data;
     size_t len;
@@ -21,6 +22,7 @@ struct pybpfmap_events {
     __u32 max_size;
     __u64 lost;
     int err;
+    __u32 fixed;
 };
 struct pybpfmap_events *pybpfmap_events_new(void);
 void pybpfmap_events_free(struct pybpfmap_events *ev);

@@ -36,6 +36,10 @@ static long long pybpfmap_fs_magic(const char *path)
  *
  *     __u32 size; __u32 cpu; char data[size]; zero padding to 8 bytes
  *
+ * With `fixed` set, records are instead exactly `fixed` bytes each, no
+ * header (longer samples cut, shorter ones zero-padded): the buffer is then
+ * a packed array that numpy takes as it is.
+ *
  * Only one thread uses a struct pybpfmap_events at a time (the Python
  * reader holds a lock around each poll and decode).
  */
@@ -52,6 +56,7 @@ struct pybpfmap_events {
     __u32 max_size;
     __u64 lost;
     int err;
+    __u32 fixed;
 };
 
 static void pybpfmap_events_clear(struct pybpfmap_events *ev)
@@ -87,7 +92,7 @@ static int pybpfmap_events_append(struct pybpfmap_events *ev, int cpu, const voi
     if (size > UINT_MAX)
         return -E2BIG;
     padded = (size + 7) & ~(size_t)7;
-    need = ev->len + 8 + padded;
+    need = ev->fixed ? ev->len + ev->fixed : ev->len + 8 + padded;
     if (need > ev->cap) {
         size_t cap = ev->cap ? ev->cap : 64 * 1024;
         char *grown;
@@ -102,6 +107,15 @@ static int pybpfmap_events_append(struct pybpfmap_events *ev, int cpu, const voi
         ev->cap = cap;
     }
     rec = ev->data + ev->len;
+    if (ev->fixed) {
+        size_t n = size < ev->fixed ? size : ev->fixed;
+        memcpy(rec, data, n);
+        if (n < ev->fixed)
+            memset(rec + n, 0, ev->fixed - n);
+        ev->len = need;
+        ev->count++;
+        return 0;
+    }
     ((__u32 *)rec)[0] = (__u32)size;
     ((__u32 *)rec)[1] = (__u32)cpu;
     memcpy(rec + 8, data, size);

@@ -475,8 +475,22 @@ class EventReader(Map):
             dtype = np.dtype(dtype)
             size = dtype.itemsize
             pending = self._take_pending()
-            self._fill(0 if pending else timeout)
+            self._ensure_open()
             events = self._events
+            if not pending and not events.count:
+                # nothing decoded waits: collect straight into packed records
+                events.fixed = size
+                try:
+                    self._fill(timeout)
+                finally:
+                    events.fixed = 0
+                out = np.empty(events.count, dtype=dtype)
+                if events.count:
+                    ffi.memmove(ffi.cast("char *", out.ctypes.data), events.data,
+                                events.count * size)
+                    lib.pybpfmap_events_clear(events)
+                return out
+            self._fill(0 if pending else timeout)
             n = events.count
             out = np.zeros(len(pending) + n, dtype=dtype)
             raw = out.view(np.uint8).reshape(-1)
