@@ -1,67 +1,37 @@
-/* Hot-path helpers: element operations on scalar keys and values without
- * building Python buffers.  Little-endian and big-endian hosts both work:
- * the scalar is stored in a variable of its own width. */
+/* Hot-path helpers: element operations on integer keys and values passed by
+ * value (see _cdefs/fastpath.h), so that m[k] on a u32 -> u64 map costs
+ * one cffi call and no Python buffer. */
 #include <errno.h>
-#include <string.h>
+#include <stdint.h>
 
-union pybpfmap_scalar {
-    __u8 b;
-    __u16 h;
-    __u32 w;
-    __u64 q;
-};
-
-static inline void *pybpfmap_put_scalar(union pybpfmap_scalar *s, unsigned long long v, int size)
-{
-    switch (size) {
-    case 1: s->b = (__u8)v; break;
-    case 2: s->h = (__u16)v; break;
-    case 4: s->w = (__u32)v; break;
-    default: s->q = (__u64)v; break;
+#define PYBPFMAP_KEYED(KN, KT)                                                  \
+    static int pybpfmap_getbuf_##KN(int fd, KT key, void *value)               \
+    {                                                                           \
+        return bpf_map_lookup_elem(fd, &key, value);                            \
     }
-    return s;
-}
 
-static inline unsigned long long pybpfmap_get_scalar(const union pybpfmap_scalar *s, int size)
-{
-    switch (size) {
-    case 1: return s->b;
-    case 2: return s->h;
-    case 4: return s->w;
-    default: return s->q;
+#define PYBPFMAP_SCALAR(KN, KT, VN, VT)                                         \
+    static VT pybpfmap_get_##KN##_##VN(int fd, KT key)                         \
+    {                                                                           \
+        VT value;                                                               \
+        int err = bpf_map_lookup_elem(fd, &key, &value);                        \
+        errno = err ? -err : 0;                                                 \
+        return err ? 0 : value;                                                 \
+    }                                                                           \
+    static int pybpfmap_put_##KN##_##VN(int fd, KT key, VT value,              \
+                                        unsigned long long flags)               \
+    {                                                                           \
+        return bpf_map_update_elem(fd, &key, &value, flags);                    \
     }
-}
 
-static int pybpfmap_lookup_sk(int fd, unsigned long long key, int key_size, void *value)
-{
-    union pybpfmap_scalar k;
-    return bpf_map_lookup_elem(fd, pybpfmap_put_scalar(&k, key, key_size), value);
-}
+#define PYBPFMAP_SCALARS(KN, KT)                                                \
+    PYBPFMAP_KEYED(KN, KT)                                                      \
+    PYBPFMAP_SCALAR(KN, KT, u32, uint32_t)                                      \
+    PYBPFMAP_SCALAR(KN, KT, s32, int32_t)                                       \
+    PYBPFMAP_SCALAR(KN, KT, u64, uint64_t)                                      \
+    PYBPFMAP_SCALAR(KN, KT, s64, int64_t)
 
-static int pybpfmap_update_sk(int fd, unsigned long long key, int key_size, const void *value,
-                              unsigned long long flags)
-{
-    union pybpfmap_scalar k;
-    return bpf_map_update_elem(fd, pybpfmap_put_scalar(&k, key, key_size), value, flags);
-}
-
-static unsigned long long pybpfmap_lookup_ss(int fd, unsigned long long key, int key_size,
-                                             int value_size)
-{
-    union pybpfmap_scalar k, v;
-    int err = bpf_map_lookup_elem(fd, pybpfmap_put_scalar(&k, key, key_size), &v);
-    if (err) {
-        errno = -err;
-        return 0;
-    }
-    errno = 0;
-    return pybpfmap_get_scalar(&v, value_size);
-}
-
-static int pybpfmap_update_ss(int fd, unsigned long long key, int key_size,
-                              unsigned long long value, int value_size, unsigned long long flags)
-{
-    union pybpfmap_scalar k, v;
-    return bpf_map_update_elem(fd, pybpfmap_put_scalar(&k, key, key_size),
-                               pybpfmap_put_scalar(&v, value, value_size), flags);
-}
+PYBPFMAP_SCALARS(u32, uint32_t)
+PYBPFMAP_SCALARS(s32, int32_t)
+PYBPFMAP_SCALARS(u64, uint64_t)
+PYBPFMAP_SCALARS(s64, int64_t)

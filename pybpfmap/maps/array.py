@@ -4,7 +4,7 @@ import operator
 
 from .._ffi import ffi, lib
 from ..enums import MapFlags, MapType, UpdateFlags
-from .base import Map, _lookup_ss
+from .base import Map
 from .hash import _PerType
 
 __all__ = ["ArrayMap"]
@@ -77,15 +77,15 @@ class ArrayMap(_PerType, Map, collections.abc.Sequence):
 
     def __getitem__(self, i):
         if i.__class__ is int and 0 <= i < self._info.max_entries:
-            fd = self._fd
-            if self._ss and fd >= 0:  # integer values: by value through C
-                value = _lookup_ss(fd, i, 4, self._vsize)
+            get = self._get1
+            if get is not None:  # integer values: by value through C
+                value = get(self._fd, i)
                 if value:
-                    return value if value <= self._vmax else value - self._vmod
+                    return value
                 err = ffi.errno
                 if not err:
                     return 0
-                self._raise(-err, "lookup")
+                self._fail(err, "lookup")
             return Map.lookup(self, i) if self._plain_ops else self.lookup(i)
         if isinstance(i, slice):
             return self._get_slice(i)

@@ -202,28 +202,32 @@ class Map:
     def _set_kc(self, codec):
         self._key_codec = codec
         self._kenc = _fast_encoder(codec)
-        self._klo, self._khi, self._kmask = _scalar_range(codec)
-        self._set_ss()
+        self._set_fast()
 
     def _set_vc(self, codec):
         self._value_codec = codec
         self._venc = _fast_encoder(codec)
         self._vdec = _fast_decoder(codec)
         self._pool = []
-        self._vlo, self._vhi, self._vmask = _scalar_range(codec)
-        # decoding: values above _vmax are negative (two's complement)
-        if self._vmask is not None and self._vlo < 0:
-            self._vmax, self._vmod = self._vhi, self._vmask + 1
-        else:
-            self._vmax, self._vmod = 1 << 64, 0
-        self._set_ss()
+        self._set_fast()
 
-    def _set_ss(self):
-        """Scalar fast paths: ``_sk`` when the key is a plain integer of 1, 2,
-        4 or 8 bytes (passed to C by value, no key buffer), ``_ss`` when the
-        value is one too (returned by value: no buffers at all)."""
-        self._sk = self._plain_ops and getattr(self, "_kmask", None) is not None
-        self._ss = self._sk and getattr(self, "_vmask", None) is not None
+    def _set_fast(self):
+        """Pick the C helpers of the integer fast paths (_csrc/fastpath.c).
+
+        ``_getk(fd, key, buf)``: a 32/64-bit integer key passed by value;
+        ``_get1(fd, key)`` / ``_put1(fd, key, value, flags)``: an integer
+        value too, returned by value.  ``None`` where the types do not fit,
+        or where a subclass has its own lookup()/set() (``_plain_ops``).
+        cffi range-checks the arguments, so a value out of range raises
+        before the call and the slow path can name the problem.
+        """
+        kname = _scalar_name(getattr(self, "_key_codec", None)) if self._plain_ops else None
+        vname = _scalar_name(getattr(self, "_value_codec", None))
+        self._getk = getattr(lib, f"pybpfmap_getbuf_{kname}") if kname else None
+        self._get1 = self._put1 = None
+        if kname and vname:
+            self._get1 = getattr(lib, f"pybpfmap_get_{kname}_{vname}")
+            self._put1 = getattr(lib, f"pybpfmap_put_{kname}_{vname}")
 
     _kc = property(lambda self: self._key_codec, _set_kc)
     _vc = property(lambda self: self._value_codec, _set_vc)
@@ -462,6 +466,13 @@ class Map:
             raise MapFullError(err, f"{op} failed on {self._what()}: the map is full "
                                f"({self.max_entries} entries)", op=op, map=self)
         raise_errno(err, op, self._what(), map=self)
+
+    def _fail(self, err, op, key=None):
+        """Raise for positive errno ``err`` from a fast path, which passes
+        the fd unchecked: on a closed map (fd -1) the kernel says EBADF."""
+        if self._fd < 0:
+            raise ValueError("operation on a closed map")
+        self._raise(-err, op, key)
 
     def _value_buffer(self):
         """A ``(cdata, buffer)`` pair of value size from this map's pool.
@@ -817,9 +828,6 @@ class Map:
 
 
 _lookup_elem = lib.bpf_map_lookup_elem
-_lookup_ss = lib.pybpfmap_lookup_ss
-_lookup_sk = lib.pybpfmap_lookup_sk
-_update_ss = lib.pybpfmap_update_ss
 _chain = itertools.chain.from_iterable
 _starmap = itertools.starmap
 _update_elem = lib.bpf_map_update_elem
@@ -843,12 +851,12 @@ def _fast_encoder(codec):
     return codec.encode
 
 
-def _scalar_range(codec):
-    """``(lowest, highest, mask)`` of a plain 1/2/4/8-byte integer codec,
-    else ``(None, None, None)`` (bools, enums, floats, records, bytes)."""
-    if type(codec) is IntCodec and codec.size in (1, 2, 4, 8):
-        return codec.min, codec.max, (1 << (8 * codec.size)) - 1
-    return None, None, None
+def _scalar_name(codec):
+    """'u32', 's32', 'u64' or 's64' for a plain integer codec of that kind
+    (not bool, enum or float), else None."""
+    if type(codec) is IntCodec and codec.size in (4, 8):
+        return f"{'s' if codec.signed else 'u'}{codec.size * 8}"
+    return None
 
 
 def _fast_decoder(codec):

@@ -5,7 +5,7 @@ import errno
 from .._ffi import ffi, lib
 from ..enums import MapFlags, MapType, UpdateFlags
 from ..errors import KeyExistsError
-from .base import Map, _lookup_elem, _lookup_sk, _lookup_ss, _update_ss
+from .base import Map, _lookup_elem
 
 __all__ = ["HashMap", "LruHashMap"]
 
@@ -62,43 +62,48 @@ class HashMap(_PerType, Map, collections.abc.MutableMapping):
     __hash__ = None  # mutable mapping
 
     def __getitem__(self, key):
-        # Hot paths: an integer key goes to C by value (Map._set_ss), and an
-        # integer value comes back by value too.
-        if self._sk and key.__class__ is int and self._klo <= key <= self._khi:
-            fd = self._fd
-            if fd >= 0:
-                if self._ss:
-                    value = _lookup_ss(fd, key & self._kmask, self._ksize, self._vsize)
-                    if value:
-                        return value if value <= self._vmax else value - self._vmod
-                    err = ffi.errno
-                    if not err:
-                        return 0
-                else:
-                    pool = self._pool
-                    pair = pool.pop() if pool else self._value_buffer()
-                    ret = _lookup_sk(fd, key & self._kmask, self._ksize, pair[0])
-                    if not ret:
-                        value = self._vdec(pair[1])
-                        pool.append(pair)
-                        return value
+        # Hot paths (Map._set_fast): an integer key goes to C by value, and
+        # an integer value comes back by value too.
+        if key.__class__ is int:
+            get = self._get1
+            if get is not None:
+                try:
+                    value = get(self._fd, key)
+                except OverflowError:
+                    return self.lookup(key)  # out of range: lookup() says so
+                if value:
+                    return value
+                err = ffi.errno
+                if not err:
+                    return 0
+                self._fail(err, "lookup", key)
+            get = self._getk
+            if get is not None:
+                pool = self._pool
+                pair = pool.pop() if pool else self._value_buffer()
+                try:
+                    ret = get(self._fd, key, pair[0])
+                except OverflowError:
                     pool.append(pair)
-                    err = -ret
-                if err == errno.ENOENT:
-                    raise KeyError(key)
-                self._raise(-err, "lookup", key)
+                    return self.lookup(key)
+                if not ret:
+                    value = self._vdec(pair[1])
+                    pool.append(pair)
+                    return value
+                pool.append(pair)
+                self._fail(-ret, "lookup", key)
         return self.lookup(key)
 
     def __setitem__(self, key, value):
-        if (self._ss and key.__class__ is int and value.__class__ is int
-                and self._klo <= key <= self._khi and self._vlo <= value <= self._vhi):
-            fd = self._fd
-            if fd >= 0:
-                ret = _update_ss(fd, key & self._kmask, self._ksize, value & self._vmask,
-                                 self._vsize, 0)
-                if ret:
-                    self._raise(ret, "update")
-                return
+        put = self._put1
+        if put is not None and key.__class__ is int and value.__class__ is int:
+            try:
+                ret = put(self._fd, key, value, 0)
+            except OverflowError:
+                return self.set(key, value)  # out of range: set() says so
+            if ret:
+                self._fail(-ret, "update")
+            return
         self.set(key, value)
 
     def __delitem__(self, key):
