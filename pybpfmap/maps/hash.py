@@ -1,13 +1,14 @@
 """Hash maps: HASH and LRU_HASH, behaving like a ``MutableMapping``."""
 import collections.abc
 import errno
+import operator
 
 from .._ffi import ffi, lib
 from ..enums import MapFlags, MapType, UpdateFlags
 from ..errors import KeyExistsError
 from .base import Map, _lookup_elem
 
-__all__ = ["HashMap", "LruHashMap"]
+__all__ = ["HashMap", "LruHashMap"]  # and the bases _SlotArray, _LookupThenDelete
 
 
 class _KeysView(collections.abc.KeysView):
@@ -247,6 +248,66 @@ class HashMap(_PerType, Map, collections.abc.MutableMapping):
         if isinstance(other, collections.abc.Mapping):
             return dict(self.items()) == dict(other.items())
         return NotImplemented
+
+
+class _LookupThenDelete:
+    """Removal for maps whose kernel has no lookup-and-delete (tries, slot
+    arrays): a lookup, then a delete.  Not atomic: a value a program
+    changes in between is deleted, and its old value is returned."""
+
+    def lookup_and_delete(self, key):
+        """Remove ``key`` and return its value; ``KeyError`` if absent."""
+        value = self.lookup(key)
+        self.delete(key)
+        return value
+
+    def clear(self):
+        """Remove every entry (batch lookup, then batch delete)."""
+        self._delete_batch(list(self._iter_keys()))
+
+    def pop_all(self):
+        """Remove every entry and return them as a ``dict``."""
+        items = dict(self._iter_items())
+        self._delete_batch(items)
+        return items
+
+
+class _SlotArray(_LookupThenDelete, HashMap):
+    """Maps of slots ``0 .. max_entries-1`` that are filled or empty (fd
+    arrays, device and CPU maps): a ``MutableMapping`` over the filled
+    slots, whose indices out of range raise ``IndexError``."""
+
+    _index_keys = True
+    _batch_ok = False
+    _kind = "slot"
+
+    def _check_index(self, key):
+        try:
+            i = operator.index(key)
+        except TypeError:
+            raise TypeError(f"{self._kind} indices are ints, not {type(key).__name__}") from None
+        if not 0 <= i < self.max_entries:
+            raise IndexError(f"{self._kind} index out of range (0..{self.max_entries - 1})")
+        return i
+
+    def lookup(self, key):
+        """The value in slot ``key``; ``KeyError`` when empty."""
+        return super().lookup(self._check_index(key))
+
+    def set(self, key, value, flags=UpdateFlags.ANY):
+        """Fill slot ``key`` with ``value``."""
+        return super().set(self._check_index(key), value, flags)
+
+    def delete(self, key):
+        """Empty slot ``key``; ``KeyError`` when it is already empty."""
+        return super().delete(self._check_index(key))
+
+    def __bool__(self):
+        return any(True for _ in self._iter_raw())
+
+    def _iter_raw_next_key(self, values, delete):
+        # GET_NEXT_KEY walks every index; the lookups skip the empty slots
+        return super()._iter_raw_next_key(True, delete)
 
 
 class LruHashMap(HashMap):

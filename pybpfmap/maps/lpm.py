@@ -19,7 +19,7 @@ from ..btf.codec import Codec
 from ..btf.parse import parse_type
 from ..enums import MapFlags, MapType
 from .base import Map
-from .hash import HashMap
+from .hash import HashMap, _LookupThenDelete
 
 __all__ = ["LpmTrieMap"]
 
@@ -93,7 +93,7 @@ class _LpmKeyCodec(Codec):
         return prefixlen, data
 
 
-class LpmTrieMap(HashMap):
+class LpmTrieMap(_LookupThenDelete, HashMap):
     """LPM_TRIE: a ``MutableMapping`` from IP networks (or ``(prefixlen,
     bytes)``) to values, with :meth:`longest_match` for address lookups.
 
@@ -226,23 +226,3 @@ class LpmTrieMap(HashMap):
 
     # ------------------------------------------------------------- removal
 
-    def lookup_and_delete(self, key):
-        """Remove ``key`` and return its value (a lookup then a delete: the
-        kernel has no atomic one for tries); ``KeyError`` if absent."""
-        value = self.lookup(key)
-        self.delete(key)
-        return value
-
-    def clear(self):
-        """Remove every entry (batch lookup, then batch delete)."""
-        self._delete_batch(list(self._iter_keys()))
-
-    def pop_all(self):
-        """Remove every entry and return them as a ``dict``.
-
-        Entries are read, then deleted: a value a program changes in between
-        is deleted with its old value returned.
-        """
-        items = dict(self._iter_items())
-        self._delete_batch(items)
-        return items

@@ -18,7 +18,7 @@ from ..enums import MapFlags, MapType, UpdateFlags
 from ._fds import FdCodec, as_fd
 from .base import Map
 from .hash import HashMap
-from .prog_array import _SlotArray
+from .hash import _SlotArray
 
 __all__ = ["DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap",
            "SockMap", "SockHash", "ReuseportSockArray", "CgroupArrayMap"]

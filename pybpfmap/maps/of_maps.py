@@ -9,7 +9,7 @@ import struct
 from ..btf.codec import Codec
 from ..enums import MapType
 from .base import Map
-from .hash import HashMap
+from .hash import HashMap, _SlotArray
 
 __all__ = ["ArrayOfMaps", "HashOfMaps"]
 
@@ -71,39 +71,18 @@ class _OfMaps(HashMap):
                           inner_map=inner_map, map_extra=map_extra)
 
 
-class ArrayOfMaps(_OfMaps):
+class ArrayOfMaps(_OfMaps, _SlotArray):
     """ARRAY_OF_MAPS: slots ``0 .. max_entries-1`` holding maps (or empty).
 
     ``m[i] = inner`` sets a slot, ``m[i]`` opens the map in it (``KeyError``
     for an empty slot), ``del m[i]`` empties it; indices out of range raise
-    ``IndexError``.
+    ``IndexError``.  The kernel has no lookup-and-delete here, so ``pop``
+    is a lookup then a delete.
     """
 
     _map_types = (MapType.ARRAY_OF_MAPS,)
     _default_type = MapType.ARRAY_OF_MAPS
-    _index_keys = True
-    _batch_ok = False  # the kernel's array batch lookup has no notion of empty slots
-
-    def _check_index(self, key):
-        if isinstance(key, int) and not isinstance(key, bool) and not 0 <= key < self.max_entries:
-            raise IndexError(f"map of maps index out of range (0..{self.max_entries - 1})")
-
-    def lookup(self, key):
-        self._check_index(key)
-        return super().lookup(key)
-
-    def set(self, key, value, flags=0):
-        self._check_index(key)
-        return super().set(key, value, flags)
-
-    def delete(self, key):
-        self._check_index(key)
-        return super().delete(key)
-
-    def _iter_raw_next_key(self, values, delete):
-        # every index is a key for GET_NEXT_KEY; keep only the filled slots
-        for kb, koff, vbuf, voff in super()._iter_raw_next_key(True, delete):
-            yield kb, koff, vbuf, voff
+    _kind = "map of maps"
 
 
 class HashOfMaps(_OfMaps):

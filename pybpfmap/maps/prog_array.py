@@ -5,70 +5,14 @@ takes a :class:`~pybpfmap.Program` (or a program fd); reading it gives the
 program's kernel id, which is what the kernel returns.
 """
 import errno
-import operator
 
 from ..enums import MapFlags, MapType, UpdateFlags
 from ..errors import raise_errno
 from ._fds import FdCodec
 from .base import Map
-from .hash import HashMap
+from .hash import _SlotArray
 
 __all__ = ["ProgArrayMap"]
-
-
-class _SlotArray(HashMap):
-    """Maps of slots ``0 .. max_entries-1`` that are filled or empty (fd
-    arrays, device and CPU maps): a ``MutableMapping`` over the filled
-    slots, whose indices out of range raise ``IndexError``."""
-
-    _index_keys = True
-    _batch_ok = False
-    _kind = "slot"
-
-    def _check_index(self, key):
-        try:
-            i = operator.index(key)
-        except TypeError:
-            raise TypeError(f"{self._kind} indices are ints, not {type(key).__name__}") from None
-        if not 0 <= i < self.max_entries:
-            raise IndexError(f"{self._kind} index out of range (0..{self.max_entries - 1})")
-        return i
-
-    def lookup(self, key):
-        """The value in slot ``key``; ``KeyError`` when empty."""
-        return super().lookup(self._check_index(key))
-
-    def set(self, key, value, flags=UpdateFlags.ANY):
-        """Fill slot ``key`` with ``value``."""
-        return super().set(self._check_index(key), value, flags)
-
-    def delete(self, key):
-        """Empty slot ``key``; ``KeyError`` when it is already empty."""
-        return super().delete(self._check_index(key))
-
-    def lookup_and_delete(self, key):
-        """Empty slot ``key`` and return its value (a lookup then a delete:
-        the kernel has no atomic one for these maps)."""
-        value = self.lookup(key)
-        self.delete(key)
-        return value
-
-    def clear(self):
-        """Empty every slot."""
-        self._delete_batch(list(self._iter_keys()))
-
-    def pop_all(self):
-        """Empty every slot; return ``{index: value}`` of the filled ones."""
-        items = dict(self._iter_items())
-        self._delete_batch(items)
-        return items
-
-    def __bool__(self):
-        return any(True for _ in self._iter_raw())
-
-    def _iter_raw_next_key(self, values, delete):
-        # GET_NEXT_KEY walks every index; the lookups skip the empty slots
-        return super()._iter_raw_next_key(True, delete)
 
 
 class ProgArrayMap(_SlotArray):
