@@ -9,7 +9,7 @@ import struct
 from ..btf.codec import Codec
 from ..enums import MapType
 from .base import Map
-from .hash import HashMap, _SlotArray
+from .hash import HashMap, _LookupThenDelete, _SlotArray
 
 __all__ = ["ArrayOfMaps", "HashOfMaps"]
 
@@ -45,8 +45,12 @@ class _InnerMapCodec(Codec):
         _U32.pack_into(buf, offset, self._fd(value))
 
 
-class _OfMaps(HashMap):
-    """Shared behaviour: a MutableMapping whose values are Maps."""
+class _OfMaps(_LookupThenDelete, HashMap):
+    """Shared behaviour: a MutableMapping whose values are Maps.
+
+    Removal reads (opens) the inner maps before deleting them from the
+    outer one: the kernel has no lookup-and-delete for maps of maps, and an
+    inner map that nothing else holds is freed once it is removed."""
 
     def __init__(self, fd, info, key_type=None, value_type=None, **kwargs):
         super().__init__(fd, info, key_type, None, **kwargs)
