@@ -264,3 +264,33 @@ def test_no_fd_leak_over_object_cycles(bpf_obj, fd_count):
     import gc
     gc.collect()
     assert fd_count() == before
+
+
+def test_static_prog_array_values(bpf_obj):
+    """`.values` of a PROG_ARRAY are filled by the loader: the tail call
+    works with no help from Python, and the slot reads back as the
+    target program's id."""
+    with bm.load(bpf_obj("tail_static")) as obj:
+        entry = obj.programs["entry"]
+        assert entry.test_run(bytes(64)).retval == 42
+        jumps = obj.maps["jumps"]
+        assert isinstance(jumps, bm.ProgArrayMap)
+        assert sorted(jumps) == [1]
+        del jumps[1]
+        assert entry.test_run(bytes(64)).retval == 7
+
+
+def test_spec_map_extra_numa_node_and_flags(bpf_obj):
+    with bm.BpfObject.open(bpf_obj("tail_static")) as obj:
+        spec = obj.maps["seen"]
+        assert spec.type == bm.MapType.BLOOM_FILTER
+        assert spec.map_extra == 5
+        assert spec.numa_node == 0
+        assert spec.flags & bm.MapFlags.NUMA_NODE
+        spec.map_extra = 3
+        obj.load()
+        seen = obj.maps["seen"]
+        assert seen.info.map_extra == 3
+        assert seen.flags & bm.MapFlags.NUMA_NODE
+        seen.add(9)
+        assert 9 in seen
