@@ -1,6 +1,8 @@
 """The BPF programs bundled with pybpfmap (``pybpfmap/bpf/*.c``).
 
-They are compiled with clang on first use into a cache directory
+The package build compiles them next to their sources
+(``pybpfmap/bpf/NAME.bpf.o``, see ``setup.py``) when clang is there; where it
+was not, they are compiled with clang on first use into a cache directory
 (``$PYBPFMAP_CACHE``, else ``$XDG_CACHE_HOME/pybpfmap``, else
 ``~/.cache/pybpfmap``), keyed by the source and the compiler, so later uses
 load the cached object::
@@ -17,7 +19,7 @@ import os
 import shutil
 import subprocess
 
-__all__ = ["available", "source", "compile", "load", "ClangError"]
+__all__ = ["available", "source", "prebuilt", "build", "compile", "load", "ClangError"]
 
 _HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bpf")
 
@@ -65,11 +67,45 @@ def _flags():
     return flags
 
 
-def compile(name):  # noqa: A001 - the natural name; shadows the builtin only here
-    """Compile bundled program ``name`` (once; cached) and return the object's path.
+def prebuilt(name):
+    """The object the package build made for ``name``, if it is there and
+    not older than the source; else None."""
+    src = source(name)
+    obj = os.path.join(_HERE, f"{name}.bpf.o")
+    if os.path.exists(obj) and os.path.getmtime(obj) >= os.path.getmtime(src):
+        return obj
+    return None
 
-    Raises :class:`ClangError` when clang is missing or fails.
+
+def build(name, out, clang=None):
+    """Compile bundled program ``name`` into ``out`` (used by the package
+    build).  Raises :class:`ClangError` when clang is missing or fails."""
+    src = source(name)
+    clang = clang or _clang()
+    tmp = f"{out}.{os.getpid()}.tmp"
+    try:
+        proc = subprocess.run([clang, *_flags(), "-c", src, "-o", tmp], capture_output=True,
+                              text=True)
+    except OSError as exc:
+        raise ClangError(f"cannot run {clang}: {exc.strerror}") from None
+    if proc.returncode != 0:
+        errors = [ln for ln in proc.stderr.splitlines() if "error" in ln] or \
+            proc.stderr.splitlines() or ["(no output)"]
+        raise ClangError(f"clang failed to compile {os.path.basename(src)}: {errors[0].strip()}")
+    os.replace(tmp, out)
+    return out
+
+
+def compile(name):  # noqa: A001 - the natural name; shadows the builtin only here
+    """Return the path of bundled program ``name``'s object: the one the
+    package build made, or one compiled now (once; cached).
+
+    Raises :class:`ClangError` when it must be compiled and clang is missing
+    or fails.
     """
+    ready = prebuilt(name)
+    if ready:
+        return ready
     src = source(name)
     clang = _clang()
     flags = _flags()
@@ -81,18 +117,7 @@ def compile(name):  # noqa: A001 - the natural name; shadows the builtin only he
     if os.path.exists(out):
         return out
     os.makedirs(out_dir, exist_ok=True)
-    tmp = f"{out}.{os.getpid()}.tmp"
-    try:
-        proc = subprocess.run([clang, *flags, "-c", src, "-o", tmp], capture_output=True,
-                              text=True)
-    except OSError as exc:
-        raise ClangError(f"cannot run {clang}: {exc.strerror}") from None
-    if proc.returncode != 0:
-        errors = [ln for ln in proc.stderr.splitlines() if "error" in ln] or \
-            proc.stderr.splitlines() or ["(no output)"]
-        raise ClangError(f"clang failed to compile {os.path.basename(src)}: {errors[0].strip()}")
-    os.replace(tmp, out)
-    return out
+    return build(name, out, clang)
 
 
 def load(name, pin_root=None):
