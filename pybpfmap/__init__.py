@@ -7,7 +7,7 @@
 """
 from ._version import __version__
 from ._ffi import libbpf_version
-from . import _log, btf
+from . import _log, btf  # noqa: F401 - _log installs the libbpf print callback
 from .enums import MapFlags, MapType, UpdateFlags
 from .errors import (BpfError, BpfPermissionError, KeyExistsError, LoadError,
                      MapFullError)

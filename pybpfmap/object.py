@@ -14,7 +14,7 @@ import weakref
 
 from . import _log
 from ._ffi import ffi, lib
-from .enums import MapFlags, MapType, map_type
+from .enums import MapFlags, map_type
 from .errors import (BpfError, LoadError, check, needs_for_map, needs_for_programs,
                      raise_errno)
 from .maps.base import Map, _check_uint

@@ -1,7 +1,6 @@
 """BpfObject: open, edit specs, load, maps, programs, attach, test_run, pins."""
 import errno
 import os
-import random
 import struct
 import subprocess
 import sys

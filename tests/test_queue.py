@@ -1,6 +1,5 @@
 """QueueMap and StackMap: order, overwrite, empty and full maps, typed
 values, no keys, and values exchanged with a BPF program."""
-import struct
 
 import pytest
 

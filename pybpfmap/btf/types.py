@@ -6,7 +6,7 @@ compare by identity, and know their size.  They come from BTF blobs
 (:mod:`pybpfmap.btf.cdecl`), or are built by hand; codecs are compiled from
 them by :mod:`pybpfmap.btf.codec`.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 __all__ = [

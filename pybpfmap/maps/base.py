@@ -85,6 +85,18 @@ def maps():
     return out
 
 
+def btf_type_of(spec, role="type", also=""):
+    """``spec``, a C type string (or declaration) or a ``btf.Type``, as a
+    ``btf.Type``.  Raises ``ValueError`` for text that names no type and
+    ``TypeError`` for anything else (``also`` lists other accepted forms)."""
+    if isinstance(spec, str):
+        return parse_type(spec)
+    if isinstance(spec, T.Type):
+        return spec
+    raise TypeError(f"{role} must be {also}a C type string or a btf.Type, "
+                    f"not {type(spec).__name__}")
+
+
 def as_type(spec, role="type"):
     """Turn a key/value type given by the user into ``(btf_type_or_None, size)``.
 
@@ -99,13 +111,7 @@ def as_type(spec, role="type"):
         if spec < 0 or spec > _U32_MAX:
             raise ValueError(f"{role} size must be between 0 and {_U32_MAX}, got {spec}")
         return None, spec
-    if isinstance(spec, str):
-        t = parse_type(spec)
-    elif isinstance(spec, T.Type):
-        t = spec
-    else:
-        raise TypeError(f"{role} must be a size, a C type string or a btf.Type, "
-                        f"not {type(spec).__name__}")
+    t = btf_type_of(spec, role, "a size, ")
     codec = compile_type(t)
     if codec.size > _U32_MAX:
         raise ValueError(f"{role} type {spec if isinstance(spec, str) else T.c_name(t)!r} is "

@@ -3,7 +3,7 @@ import collections.abc
 import errno
 import operator
 
-from .._ffi import ffi, lib
+from .._ffi import ffi
 from ..enums import MapFlags, MapType, UpdateFlags
 from ..errors import KeyExistsError
 from .base import Map, _lookup_elem

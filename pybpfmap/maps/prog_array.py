@@ -6,7 +6,7 @@ program's kernel id, which is what the kernel returns.
 """
 import errno
 
-from ..enums import MapFlags, MapType, UpdateFlags
+from ..enums import MapFlags, MapType
 from ..errors import raise_errno
 from ._fds import FdCodec
 from .base import Map

@@ -23,10 +23,9 @@ import weakref
 from .._ffi import ffi, lib
 from ..btf import types as T
 from ..btf.codec import BoolCodec, FloatCodec, IntCodec, compile_type
-from ..btf.parse import parse_type
 from ..enums import MapType
 from ..errors import BpfError, MapFullError, check
-from .base import Map, _check_name, _check_uint
+from .base import Map, _check_name, _check_uint, btf_type_of
 
 __all__ = ["EventReader", "RingBuf", "UserRingBuf"]
 
@@ -74,13 +73,7 @@ def event_type_of(spec):
     """
     if spec is None:
         return None
-    if isinstance(spec, str):
-        t = parse_type(spec)
-    elif isinstance(spec, T.Type):
-        t = spec
-    else:
-        raise TypeError(f"event_type must be a C declaration, a btf.Type or None, "
-                        f"not {type(spec).__name__}")
+    t = btf_type_of(spec, "event_type", "None, ")
     if compile_type(t).size == 0:
         raise ValueError(f"event_type {T.c_name(t)} has no size")
     return t
