@@ -5,8 +5,9 @@ package.  It decides which libbpf to build against:
 
 * vendored (default): the static libbpf built from ``libbpf/`` (libbpf 1.5.0,
   compiled with -fPIC by ``make`` in that tree and linked into the module);
-* system: ``PYBPFMAP_LIBBPF=system`` uses the distribution's libbpf (>= 1.0)
-  found through pkg-config.
+* system: ``PYBPFMAP_LIBBPF=system`` uses the distribution's libbpf, found
+  through pkg-config; it must be 1.5 or newer (pybpfmap uses its 1.5 API:
+  ring_buffer__consume_n, BTF load logs, pin/get options ...).
 
 The cdefs come from ``pybpfmap/_cdefs/*.h`` in a fixed order.
 """
@@ -23,6 +24,7 @@ CDEFS = ("types.h", "bpf.h", "btf.h", "libbpf.h", "pybpfmap.h", "fastpath.h")
 CSOURCES = ("helpers.c", "fastpath.c")
 LIBBPF_SRC = os.path.join(HERE, "libbpf", "src")
 BUILD_DIR = os.path.join(HERE, "build", "libbpf")
+MIN_SYSTEM_LIBBPF = (1, 5)
 
 
 def package_version():
@@ -43,8 +45,10 @@ def system_libbpf():
     except (OSError, subprocess.CalledProcessError):
         sys.exit("PYBPFMAP_LIBBPF=system, but pkg-config cannot find libbpf "
                  "(apt-get install libbpf-dev pkg-config)")
-    if int(version.split(".")[0]) < 1:
-        sys.exit(f"PYBPFMAP_LIBBPF=system needs libbpf >= 1.0, found {version}")
+    if tuple(int(p) for p in version.split(".")[:2]) < MIN_SYSTEM_LIBBPF:
+        sys.exit(f"PYBPFMAP_LIBBPF=system needs libbpf >= "
+                 f"{'.'.join(map(str, MIN_SYSTEM_LIBBPF))}, this system has {version}; "
+                 f"build with the vendored libbpf instead (unset PYBPFMAP_LIBBPF)")
     cflags = _pkg_config("--cflags")
     libs = _pkg_config("--libs")
     return dict(
