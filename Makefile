@@ -7,7 +7,7 @@ VPY := $(VENV)/bin/python
 APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config bpftool libbpf-dev make gcc \
                 python3-dev python3-venv util-linux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-BUILD_INPUTS := pyproject.toml setup.py build_ffi.py $(wildcard pybpfmap/_cdefs/*.h pybpfmap/_csrc/*.c) \
+BUILD_INPUTS := pyproject.toml setup.py build_ffi.py $(wildcard pybpfmap/_cdefs/*.h pybpfmap/_csrc/*.c pybpfmap/bpf/*.c) \
                 pybpfmap/_version.py
 
 .PHONY: all deps apt libbpf venv mounts test demo bench clean
@@ -38,9 +38,10 @@ $(VPY):
 	$(VPY) -m pip install -q -U pip
 
 $(VENV)/.installed: $(VPY) $(BUILD_INPUTS) | deps
-	$(VPY) -m pip install -q -e '.[test]'
+	@echo "building pybpfmap into $(VENV) (log: $(VENV)/build.log)"
+	@$(VPY) -m pip install -q -e '.[test]' > $(VENV)/build.log 2>&1 || { cat $(VENV)/build.log; exit 1; }
 	@# optional: atheris for tests/test_reliability_fuzz.py, only where PyPI has a wheel
-	-$(VPY) -m pip install -q --only-binary :all: atheris
+	-@$(VPY) -m pip install -q --only-binary :all: atheris >> $(VENV)/build.log 2>&1
 	$(VPY) -c "import pybpfmap; print('pybpfmap', pybpfmap.__version__, 'on libbpf', pybpfmap.libbpf_version())"
 	@touch $@
 
