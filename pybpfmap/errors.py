@@ -71,6 +71,14 @@ class LoadError(BpfError):
         super().__init__(errno, message, op=op, map=map)
         self.log = log
 
+    def __reduce__(self):
+        return (_load_error, (self.errno, self.strerror, self.log))
+
+
+def _load_error(errno, message, log):
+    """Unpickle a LoadError with its log."""
+    return LoadError(errno, message, log=log)
+
 
 def _effective_caps():
     try:

@@ -224,3 +224,29 @@ def test_unprivileged_create_names_cap_bpf():
         assert lines[i + 1] == f"True {errno.EPERM}"
         assert "CAP_BPF" in lines[i + 2]
     assert "create failed" in lines[2]
+
+
+def test_messages_name_insert_and_replace():
+    with bm.HashMap.create(key="__u32", value="__u32", max_entries=1) as m:
+        m[1] = 1
+        with pytest.raises(bm.KeyExistsError, match="insert failed") as info:
+            m.insert(1, 2)
+        assert info.value.errno == errno.EEXIST
+        with pytest.raises(bm.MapFullError, match="insert failed"):
+            m.insert(2, 2)
+        with pytest.raises(KeyError):
+            m.replace(3, 3)
+
+
+def test_hash_create_needs_a_key_type():
+    with pytest.raises(TypeError, match="needs a key type"):
+        bm.HashMap.create(value="__u32", max_entries=4)
+
+
+def test_load_error_pickles_with_its_log():
+    import pickle
+    err = bm.LoadError(errno.EACCES, "load failed", log="R0 invalid mem access\n")
+    again = pickle.loads(pickle.dumps(err))
+    assert type(again) is bm.LoadError
+    assert (again.errno, again.log) == (errno.EACCES, "R0 invalid mem access\n")
+    assert str(again) == str(err)

@@ -30,6 +30,7 @@ _U32_MAX = (1 << 32) - 1
 _U64_MAX = (1 << 64) - 1
 #: Entries per batch syscall (the kernel copies at most this many at once).
 BATCH_ENTRIES = 4096
+_UPDATE_OPS = {UpdateFlags.NOEXIST: "insert", UpdateFlags.EXIST: "replace"}
 _LOCK_HINT = "BPF_F_LOCK needs a value type holding a struct bpf_spin_lock"
 #: Errnos meaning "this kernel or map type has no batch operations".
 _NO_BATCH = frozenset({errno.EOPNOTSUPP, ENOTSUPP, errno.ENOSYS})
@@ -468,7 +469,7 @@ class Map:
         if err == errno.EEXIST and op in ("insert", "update"):
             raise KeyExistsError(err, f"{op} failed on {self._what()}: key {key!r} already exists",
                                  op=op, map=self)
-        if err == full_errno and op in ("insert", "update", "push"):
+        if err == full_errno and op in ("insert", "replace", "update", "push"):
             raise MapFullError(err, f"{op} failed on {self._what()}: the map is full "
                                f"({self.max_entries} entries)", op=op, map=self)
         raise_errno(err, op, self._what(), map=self)
@@ -539,12 +540,13 @@ class Map:
         kb = self._kenc(key)
         vb = self._venc(value)
         ret = _update_elem(fd, kb, vb, flags)
-        if ret == -errno.EINVAL and flags & UpdateFlags.LOCK:
-            raise_errno(errno.EINVAL, "update", self._what(), map=self, hint=_LOCK_HINT)
         if ret:
+            # name the operation as the caller knows it (insert/replace/update)
+            op = _UPDATE_OPS.get(flags & (UpdateFlags.NOEXIST | UpdateFlags.EXIST), "update")
+            if ret == -errno.EINVAL and flags & UpdateFlags.LOCK:
+                raise_errno(errno.EINVAL, op, self._what(), map=self, hint=_LOCK_HINT)
             # ENOENT means KeyError only for EXIST; EEXIST (NOEXIST) names the key
-            self._raise(ret, "update",
-                        key if flags & UpdateFlags.EXIST or ret == -errno.EEXIST else None)
+            self._raise(ret, op, key if flags & UpdateFlags.EXIST or ret == -errno.EEXIST else None)
 
     def delete(self, key):
         """Remove ``key``; ``KeyError`` if it is not there."""

@@ -39,6 +39,8 @@ class _PerType:
         """Create a map of this class's type; see :meth:`Map.create`."""
         if key is None:
             key = cls._default_key
+        if key is None:
+            raise TypeError(f"{cls.__name__}.create() needs a key type")
         if value is None:
             raise TypeError(f"{cls.__name__}.create() needs a value type")
         return Map.create(cls._default_type, key, value, max_entries, name=name, flags=flags,
