@@ -11,32 +11,32 @@ from . import _log, btf  # noqa: F401 - _log installs the libbpf print callback
 from .enums import MapFlags, MapType, UpdateFlags
 from .errors import (BpfError, BpfPermissionError, KeyExistsError, LoadError,
                      MapFullError)
-from .maps import (ArrayMap, ArrayOfMaps, HashMap, HashOfMaps, LruHashMap, LruPerCpuHashMap, Map, MapInfo,
-                   PerCpuArrayMap, PerCpuHashMap, maps, possible_cpus)
-from .maps import LpmTrieMap, QueueMap, StackMap, BloomFilterMap, ProgArrayMap, StackTraceMap
-from .maps import SkStorageMap, TaskStorageMap, InodeStorageMap, CgroupStorageMap
-from .maps import (CgroupArrayMap, CpuMap, CpumapValue, DevMap, DevMapHash, DevmapValue,
-                   ReuseportSockArray, SockHash, SockMap, XskMap)
+from .maps import (
+    # the core classes
+    Map, MapInfo, maps, possible_cpus,
+    HashMap, LruHashMap, PerCpuHashMap, LruPerCpuHashMap,
+    ArrayMap, PerCpuArrayMap, MmapArrayMap, ArrayOfMaps, HashOfMaps,
+    # every other map family
+    LpmTrieMap, QueueMap, StackMap, BloomFilterMap, ProgArrayMap, StackTraceMap,
+    SkStorageMap, TaskStorageMap, InodeStorageMap, CgroupStorageMap,
+    DevMap, DevMapHash, DevmapValue, CpuMap, CpumapValue, XskMap,
+    SockMap, SockHash, ReuseportSockArray, CgroupArrayMap,
+    RingBuf, UserRingBuf, PerfEventArray, ArenaMap,
+)
 from .object import BpfObject, Link, MapSpec, Program, TestRun, load
+from . import hist, programs
 
 __all__ = [
-    "__version__", "libbpf_version", "btf",
+    "__version__", "libbpf_version", "btf", "hist", "programs",
     "MapType", "MapFlags", "UpdateFlags",
     "BpfError", "BpfPermissionError", "KeyExistsError", "LoadError", "MapFullError",
     "Map", "MapInfo", "maps", "possible_cpus",
     "HashMap", "LruHashMap", "PerCpuHashMap", "LruPerCpuHashMap",
-    "ArrayMap", "PerCpuArrayMap", "ArrayOfMaps", "HashOfMaps",
+    "ArrayMap", "PerCpuArrayMap", "MmapArrayMap", "ArrayOfMaps", "HashOfMaps",
+    "LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap", "StackTraceMap",
+    "SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap",
+    "DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap",
+    "SockMap", "SockHash", "ReuseportSockArray", "CgroupArrayMap",
+    "RingBuf", "UserRingBuf", "PerfEventArray", "ArenaMap",
     "BpfObject", "MapSpec", "Program", "Link", "TestRun", "load",
 ]
-__all__ += ["LpmTrieMap", "QueueMap", "StackMap", "BloomFilterMap", "ProgArrayMap", "StackTraceMap",
-            "SkStorageMap", "TaskStorageMap", "InodeStorageMap", "CgroupStorageMap",
-            "DevMap", "DevMapHash", "DevmapValue", "CpuMap", "CpumapValue", "XskMap",
-            "SockMap", "SockHash", "ReuseportSockArray", "CgroupArrayMap"]
-from .maps import RingBuf, UserRingBuf
-__all__ += ["RingBuf", "UserRingBuf"]
-from .maps import PerfEventArray
-__all__ += ["PerfEventArray"]
-from .maps import ArenaMap, MmapArrayMap
-__all__ += ["ArenaMap", "MmapArrayMap"]
-from . import hist, programs
-__all__ += ["hist", "programs"]
