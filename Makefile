@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
-APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config bpftool libbpf-dev make gcc \
+APT_PACKAGES := clang llvm libelf-dev zlib1g-dev pkg-config bpftool libbpf-dev make gcc dpkg-dev \
                 python3-dev python3-venv util-linux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD_INPUTS := pyproject.toml setup.py build_ffi.py $(wildcard pybpfmap/_cdefs/*.h pybpfmap/_csrc/*.c pybpfmap/bpf/*.c) \
