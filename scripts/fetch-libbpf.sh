@@ -42,9 +42,10 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/src"
 echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" > "$work/sources.list"
 aptopts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o "Dir::Etc::sourceparts=-"
-         -o "Dir::State::Lists=$work/lists" -o "APT::Get::List-Cleanup=0")
+         -o "Dir::State::Lists=$work/lists" -o "APT::Get::List-Cleanup=0"
+         -o "APT::Sandbox::User=root")
 apt-get "${aptopts[@]}" update -qq
-(cd "$work/src" && apt-get "${aptopts[@]}" source --download-only -qq libbpf 2>&1 | grep -v "unsandboxed" || true)
+(cd "$work/src" && apt-get "${aptopts[@]}" source --download-only -qq libbpf)
 tarball="$work/src/libbpf_${want_version}.orig.tar.gz"
 if [ ! -f "$tarball" ]; then
     echo "error: Debian's trixie suite no longer offers libbpf $want_version:" >&2
