@@ -462,14 +462,22 @@ class Map:
 
     # --------------------------------------------------- raw element access
 
-    def _raise(self, ret, op, key=None, full_errno=errno.E2BIG):
+    #: the errno of a full map (a trie says ENOSPC)
+    _full_errno = errno.E2BIG
+    #: what an EINVAL from an update means for this class (maps of maps,
+    #: program arrays: a value that does not fit), or None
+    _update_einval_hint = None
+
+    def _raise(self, ret, op, key=None):
         err = -ret
         if err == errno.ENOENT and key is not None:
             raise KeyError(key)
+        if err == errno.EINVAL and op == "update" and self._update_einval_hint:
+            raise_errno(err, op, self._what(), map=self, hint=self._update_einval_hint)
         if err == errno.EEXIST and op in ("insert", "update"):
             raise KeyExistsError(err, f"{op} failed on {self._what()}: key {key!r} already exists",
                                  op=op, map=self)
-        if err == full_errno and op in ("insert", "replace", "update", "push"):
+        if err == self._full_errno and op in ("insert", "replace", "update", "push"):
             raise MapFullError(err, f"{op} failed on {self._what()}: the map is full "
                                f"({self.max_entries} entries)", op=op, map=self)
         raise_errno(err, op, self._what(), map=self)

@@ -147,8 +147,7 @@ class LpmTrieMap(_LookupThenDelete, HashMap):
                           flags=MapFlags(flags) | MapFlags.NO_PREALLOC, numa_node=numa_node,
                           inner_map=inner_map, map_extra=map_extra)
 
-    def _raise(self, ret, op, key=None, full_errno=errno.E2BIG):
-        super()._raise(ret, op, key, errno.ENOSPC)  # a full trie says ENOSPC
+    _full_errno = errno.ENOSPC  # a full trie says ENOSPC
 
     # ------------------------------------------------------------- lookups
 

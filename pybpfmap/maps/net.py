@@ -259,10 +259,10 @@ class SockMap(_SocketValues, _SlotArray):
         return Map.create(cls._default_type, 4, 8, max_entries, name=name, flags=flags,
                           numa_node=numa_node)
 
-    def _raise(self, ret, op, key=None, full_errno=errno.E2BIG):
+    def _raise(self, ret, op, key=None):
         if -ret == errno.EINVAL and op == "delete" and key is not None:
             raise KeyError(key)  # the kernel's answer for an empty slot
-        super()._raise(ret, op, key, full_errno)
+        super()._raise(ret, op, key)
 
 
 class ReuseportSockArray(_SocketValues, _SlotArray):

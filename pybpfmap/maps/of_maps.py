@@ -3,7 +3,6 @@
 Assigning takes a :class:`Map` (or a map fd); reading opens the inner map by
 the id the kernel returns and gives back a typed :class:`Map`.
 """
-import errno
 import struct
 
 from ..btf.codec import Codec
@@ -56,13 +55,8 @@ class _OfMaps(_LookupThenDelete, HashMap):
         super().__init__(fd, info, key_type, None, **kwargs)
         self._vc = _InnerMapCodec()
 
-    def _raise(self, ret, op, key=None, full_errno=errno.E2BIG):
-        if -ret == errno.EINVAL and op == "update":
-            from ..errors import raise_errno
-            raise_errno(errno.EINVAL, op, self._what(), map=self,
-                        hint="the inner map must match the template map's type, "
-                             "key/value sizes and flags")
-        super()._raise(ret, op, key, full_errno)
+    _update_einval_hint = ("the inner map must match the template map's type, "
+                           "key/value sizes and flags")
 
     @classmethod
     def create(cls, key=None, value=None, max_entries=None, name=None, flags=0,

@@ -4,10 +4,8 @@ Slots ``0 .. max_entries-1`` hold programs or are empty.  Setting a slot
 takes a :class:`~pybpfmap.Program` (or a program fd); reading it gives the
 program's kernel id, which is what the kernel returns.
 """
-import errno
 
 from ..enums import MapFlags, MapType
-from ..errors import raise_errno
 from ._fds import FdCodec
 from .base import Map
 from .hash import _SlotArray
@@ -49,9 +47,5 @@ class ProgArrayMap(_SlotArray):
 
     replace = insert
 
-    def _raise(self, ret, op, key=None, full_errno=errno.E2BIG):
-        if -ret == errno.EINVAL and op == "update":
-            raise_errno(errno.EINVAL, op, self._what(), map=self,
-                        hint="the fd must be a program of the same type (and JIT mode) as "
-                             "the programs that use this array")
-        super()._raise(ret, op, key, full_errno)
+    _update_einval_hint = ("the fd must be a program of the same type (and JIT mode) as "
+                           "the programs that use this array")
