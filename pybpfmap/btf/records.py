@@ -531,24 +531,23 @@ class EnumCodec(C.Codec):
 
 # -- registration -------------------------------------------------------------------
 
-def compile_record(t):
-    """The :class:`StructCodec` of struct/union ``t`` (one per type object)."""
+def _codec_of(t, codec_class):
+    """The ``codec_class`` codec of ``t``'s resolved type, made once per type object."""
     r = T.resolve(t)
     codec = r.__dict__.get("_codec")
     if codec is None:
-        codec = StructCodec(r)
-        r._codec = codec
+        codec = r._codec = codec_class(r)
     return codec
+
+
+def compile_record(t):
+    """The :class:`StructCodec` of struct/union ``t`` (one per type object)."""
+    return _codec_of(t, StructCodec)
 
 
 def compile_enum(t):
     """The :class:`EnumCodec` of enum ``t`` (one per type object)."""
-    r = T.resolve(t)
-    codec = r.__dict__.get("_codec")
-    if codec is None:
-        codec = EnumCodec(r)
-        r._codec = codec
-    return codec
+    return _codec_of(t, EnumCodec)
 
 
 def record_class(t):
