@@ -180,6 +180,32 @@ def test_next_key_iteration_terminates_when_keys_keep_vanishing(hmap):
     assert len(seen) == len(set(seen))
 
 
+def lookups_during(m, work):
+    """Run ``work()`` while another thread keeps looking up ``m[1]``; return
+    the times of the lookups that completed strictly during it, and its span."""
+    stamps = []
+    stop = threading.Event()
+    started = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            assert m[1] == 1
+            stamps.append(time.monotonic())
+            started.set()
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        assert started.wait(10)
+        t0 = time.monotonic()
+        work()
+        t1 = time.monotonic()
+    finally:
+        stop.set()
+        t.join(timeout=60)
+    return [s for s in stamps if t0 < s < t1], t1 - t0
+
+
 def test_gil_is_released_during_syscalls():
     """A thread doing lookups makes progress during another thread's long
     batch update syscall.
@@ -197,33 +223,15 @@ def test_gil_is_released_during_syscalls():
     count = ffi.new("__u32 *", n)
     opts = ffi.new("struct bpf_map_batch_opts *")
     opts.sz = ffi.sizeof("struct bpf_map_batch_opts")
-    stamps = []
-    stop = threading.Event()
-    started = threading.Event()
-
-    def reader():
-        while not stop.is_set():
-            assert m[1] == 1
-            stamps.append(time.monotonic())
-            started.set()
-
-    t = threading.Thread(target=reader)
-    t.start()
+    rets = []
     try:
-        assert started.wait(10)
-        t0 = time.monotonic()
-        ret = lib.bpf_map_update_batch(m.fd, kbuf, vbuf, count, opts)
-        t1 = time.monotonic()
-    finally:
-        stop.set()
-        t.join(timeout=60)
-    try:
-        assert ret == 0 and count[0] == n
+        during, span = lookups_during(
+            m, lambda: rets.append(lib.bpf_map_update_batch(m.fd, kbuf, vbuf, count, opts)))
+        assert rets == [0] and count[0] == n
         assert len(m) == n + 1
     finally:
         m.close()
-    during = [s for s in stamps if t0 < s < t1]
-    assert len(during) > 0, f"no lookup completed during a {t1 - t0:.3f}s update_batch"
+    assert len(during) > 0, f"no lookup completed during a {span:.3f}s update_batch"
 
 
 def test_lookups_progress_during_public_batch_update():
@@ -232,26 +240,7 @@ def test_lookups_progress_during_public_batch_update():
     n = 100_000
     with bm.HashMap.create(key="__u32", value="__u64", max_entries=n + 10) as m:
         m[1] = 1
-        stamps = []
-        stop = threading.Event()
-        started = threading.Event()
-
-        def reader():
-            while not stop.is_set():
-                assert m[1] == 1
-                stamps.append(time.monotonic())
-                started.set()
-
-        t = threading.Thread(target=reader)
-        t.start()
-        try:
-            assert started.wait(10)
-            pairs = [(k, k) for k in range(2, n + 2)]
-            t0 = time.monotonic()
-            m.update(pairs)
-            t1 = time.monotonic()
-        finally:
-            stop.set()
-            t.join(timeout=60)
+        pairs = [(k, k) for k in range(2, n + 2)]
+        during, _ = lookups_during(m, lambda: m.update(pairs))
         assert len(m) == n + 1
-        assert any(t0 < s < t1 for s in stamps)
+        assert during
