@@ -62,6 +62,33 @@ def pin_dir(bpffs_root):
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture
+def made():
+    """A list of maps (or anything with close()) closed after the test."""
+    things = []
+    yield things
+    for thing in things:
+        thing.close()
+
+
+@pytest.fixture
+def closing():
+    """closing(x) returns x and closes it (an fd or object) after the test."""
+    things = []
+    yield lambda x: things.append(x) or x
+    for x in reversed(things):
+        os.close(x) if isinstance(x, int) else x.close()
+
+
+def prog_id(fd):
+    """The kernel id of the BPF program behind ``fd`` (from /proc fdinfo)."""
+    with open(f"/proc/self/fdinfo/{fd}") as f:
+        for line in f:
+            if line.startswith("prog_id:"):
+                return int(line.split()[1])
+    raise AssertionError(f"fd {fd} is not a program")
+
+
 def open_fds():
     return len(os.listdir("/proc/self/fd"))
 

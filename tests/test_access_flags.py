@@ -10,14 +10,6 @@ F = bm.MapFlags
 LOCK = bm.UpdateFlags.LOCK
 
 
-@pytest.fixture
-def made():
-    maps = []
-    yield maps
-    for m in maps:
-        m.close()
-
-
 def hashmap(made, flags=F(0), value="__u64"):
     m = bm.HashMap.create(key="__u32", value=value, max_entries=8, flags=flags)
     made.append(m)

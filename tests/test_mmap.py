@@ -19,14 +19,6 @@ def obj(bpf_obj):
     o.close()
 
 
-@pytest.fixture
-def made():
-    maps = []
-    yield maps
-    for m in maps:
-        m.close()
-
-
 def mmap_array(made, value="__u64", n=16, flags=F.MMAPABLE):
     m = bm.ArrayMap.create(value=value, max_entries=n, flags=flags)
     made.append(m)

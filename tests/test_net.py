@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 import pybpfmap as bm
-from conftest import kernel_lacks, need
+from conftest import kernel_lacks, need, prog_id
 
 XDP_PASS, XDP_REDIRECT = 2, 4
 SO_COOKIE = 57
@@ -21,22 +21,6 @@ LO = socket.if_nametoindex("lo")
 
 def cookie(sock):
     return struct.unpack("=Q", sock.getsockopt(socket.SOL_SOCKET, SO_COOKIE, 8))[0]
-
-
-def prog_id(fd):
-    with open(f"/proc/self/fdinfo/{fd}") as f:
-        for line in f:
-            if line.startswith("prog_id:"):
-                return int(line.split()[1])
-    raise AssertionError(f"fd {fd} is not a program")
-
-
-@pytest.fixture
-def closing():
-    things = []
-    yield lambda x: things.append(x) or x
-    for x in reversed(things):
-        x.close()
 
 
 @pytest.fixture

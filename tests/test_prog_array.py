@@ -7,13 +7,7 @@ import pytest
 
 import pybpfmap as bm
 
-
-def prog_id(fd):
-    with open(f"/proc/self/fdinfo/{fd}") as f:
-        for line in f:
-            if line.startswith("prog_id:"):
-                return int(line.split()[1])
-    raise AssertionError(f"fd {fd} is not a program")
+from conftest import prog_id
 
 
 @pytest.fixture

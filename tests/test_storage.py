@@ -44,15 +44,6 @@ class Fd:
         return self.fd
 
 
-@pytest.fixture
-def closing():
-    """closing(x) closes x (an fd or object) after the test."""
-    things = []
-    yield lambda x: things.append(x) or x
-    for x in reversed(things):
-        os.close(x) if isinstance(x, int) else x.close()
-
-
 @pytest.fixture(params=["sk", "task", "inode", "cgroup"])
 def case(request, closing, tmp_path):
     """(map, key1, key2) for each storage type; key2 names a second object
